@@ -1,0 +1,1 @@
+"""ghostcheck crawlers package."""

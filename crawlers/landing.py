@@ -1,0 +1,97 @@
+"""Landing files: JSON Lines written atomically under `<landing>/<kind>/<source>/`.
+
+Every crawler and ingester writes through `LandingWriter`, so the warehouse
+loader sees only complete files (written as `.tmp`, then renamed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import fsspec
+
+KINDS = ("listings", "observations", "evidence", "quarantine", "sources")
+
+
+def slugify(text: str) -> str:
+    """A filesystem-safe slug of a source name ("Acme Health" -> "acme-health")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return slug[:60] or "source"
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique run id such as 20261125T031500Z-1a2b3c."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def utcnow_iso() -> str:
+    """The current UTC time as an ISO 8601 string (seconds precision)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _default(value: Any) -> Any:
+    """JSON encoder fallback for dates, sets and paths."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+class LandingWriter:
+    """Write one landing file of records; the file appears only on clean close."""
+
+    def __init__(self, root: str, kind: str, source: str, run_id: str, part: str = "") -> None:
+        """Prepare `<root>/<kind>/<slug(source)>/<run_id>[-part].jsonl`."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown landing kind {kind!r}")
+        suffix = f"-{slugify(part)}" if part else ""
+        self.root = root.rstrip("/")
+        self.path = f"{self.root}/{kind}/{slugify(source)}/{run_id}{suffix}.jsonl"
+        self.tmp_path = self.path + ".tmp"
+        self.count = 0
+        self._fs, _ = fsspec.core.url_to_fs(self.root)
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> "LandingWriter":
+        """Open the temporary file."""
+        self._fs.makedirs(self.tmp_path.rsplit("/", 1)[0], exist_ok=True)
+        self._fh = self._fs.open(self.tmp_path, "w", encoding="utf-8")
+        return self
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record as a JSON line."""
+        assert self._fh is not None, "use LandingWriter as a context manager"
+        self._fh.write(json.dumps(record, default=_default, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Publish the file on success (even when empty); drop it on error."""
+        assert self._fh is not None
+        self._fh.close()
+        if exc_type is None:
+            self._fs.mv(self.tmp_path, self.path)
+        else:
+            self._fs.rm(self.tmp_path)
+
+
+def write_records(root: str, kind: str, source: str, run_id: str, records: list[dict[str, Any]], part: str = "") -> str:
+    """Write a list of records as one landing file and return its path."""
+    with LandingWriter(root, kind, source, run_id, part) as writer:
+        for record in records:
+            writer.write(record)
+    return writer.path

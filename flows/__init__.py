@@ -1,0 +1,1 @@
+"""ghostcheck flows package."""

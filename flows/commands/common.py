@@ -1,0 +1,70 @@
+"""Shared CLI plumbing: the `-c` option, one-line errors with exit code 2, the console."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from crawlers.config import CONFIG_FILENAME, Config, ConfigError, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+ConfigOption = typer.Option(
+    Path(CONFIG_FILENAME), "-c", "--config", help="Path to ghostcheck.toml.", show_default=True
+)
+
+
+class UserError(Exception):
+    """A problem the user can fix, reported as one line with exit code 2."""
+
+
+def fail(message: str) -> None:
+    """Print one clear line to stderr and exit with code 2."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def friendly(func: F) -> F:
+    """Turn known errors into one-line messages (exit 2) instead of tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, UserError) as exc:
+            fail(str(exc))
+        except FileNotFoundError as exc:
+            fail(f"{exc.filename or exc}: file not found")
+        except PermissionError as exc:
+            fail(f"{exc.filename or exc}: permission denied")
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise typer.Exit(code=130)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence: one line, no traceback
+            if "--debug" in sys.argv or _verbose():
+                raise
+            fail(f"{type(exc).__name__}: {exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _verbose() -> bool:
+    """True when GHOSTCHECK_DEBUG is set: show tracebacks for bug reports."""
+    import os
+
+    return bool(os.environ.get("GHOSTCHECK_DEBUG"))
+
+
+def read_config(path: Path) -> Config:
+    """Load the config named by `-c` (errors become one-line exits)."""
+    return load_config(path)

@@ -1,0 +1,1 @@
+"""ghostcheck warehouse package."""
