@@ -31,6 +31,13 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+def run_id_of(path: str) -> str:
+    """The run id encoded in a landing file name (`<run_id>[__part].jsonl`)."""
+    stem = path.rstrip("/").rsplit("/", 1)[-1]
+    stem = stem.split(".", 1)[0]
+    return stem.split("__", 1)[0]
+
+
 def utcnow_iso() -> str:
     """The current UTC time as an ISO 8601 string (seconds precision)."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -51,10 +58,10 @@ class LandingWriter:
     """Write one landing file of records; the file appears only on clean close."""
 
     def __init__(self, root: str, kind: str, source: str, run_id: str, part: str = "") -> None:
-        """Prepare `<root>/<kind>/<slug(source)>/<run_id>[-part].jsonl`."""
+        """Prepare `<root>/<kind>/<slug(source)>/<run_id>[__part].jsonl`."""
         if kind not in KINDS:
             raise ValueError(f"unknown landing kind {kind!r}")
-        suffix = f"-{slugify(part)}" if part else ""
+        suffix = f"__{slugify(part)}" if part else ""
         self.root = root.rstrip("/")
         self.path = f"{self.root}/{kind}/{slugify(source)}/{run_id}{suffix}.jsonl"
         self.tmp_path = self.path + ".tmp"

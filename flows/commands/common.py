@@ -9,12 +9,15 @@ from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crawlers.config import CONFIG_FILENAME, Config, ConfigError, load_config
+from warehouse.db import WarehouseError
+from warehouse.load import LoadError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 ConfigOption = typer.Option(
@@ -28,7 +31,7 @@ class UserError(Exception):
 
 def fail(message: str) -> None:
     """Print one clear line to stderr and exit with code 2."""
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -39,7 +42,7 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, UserError) as exc:
+        except (ConfigError, UserError, WarehouseError, LoadError) as exc:
             fail(str(exc))
         except FileNotFoundError as exc:
             fail(f"{exc.filename or exc}: file not found")
