@@ -92,6 +92,7 @@ class DirectoryConfig(_Strict):
     page_size: int = Field(default=100, ge=1, le=10_000)
     max_pages: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    trust_last_updated: bool | None = None  # fhir_bulk: meta.lastUpdated is an export stamp unless true
 
     @field_validator("insurer", "url")
     @classmethod

@@ -76,7 +76,7 @@ def build_app() -> typer.Typer:
             continue
         module.register(app, groups)
     for name, group in groups.items():
-        if group.registered_commands or group.registered_groups:
+        if group.registered_commands or group.registered_groups or group.registered_callback:
             app.add_typer(group, name=name)
     return app
 

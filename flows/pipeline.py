@@ -19,6 +19,7 @@ from crawlers.landing import utcnow_iso, write_records
 Progress = Callable[[str, dict[str, Any]], None]
 
 SPIDER_FOR_KIND = {"fhir": "fhir_directory", "qhp": "qhp_directory", "html": "html_directory"}
+BULK_KINDS = ("fhir_bulk", "nppes")
 
 
 @dataclass
@@ -123,6 +124,8 @@ def crawl_directory(cfg: Config, insurer: str, run_id: str, on_progress: Progres
                     timeout: float | None = None) -> SourceOutcome:
     """Crawl one insurer directory into landing files (in a child process)."""
     directory = cfg.directory_named(insurer)
+    if directory.kind in BULK_KINDS:
+        return crawl_bulk(cfg, directory, run_id)
     spider = SPIDER_FOR_KIND.get(directory.kind)
     if spider is None:
         outcome = SourceOutcome(directory.insurer, directory.kind, "failed",
@@ -131,6 +134,25 @@ def crawl_directory(cfg: Config, insurer: str, run_id: str, on_progress: Progres
         return outcome
     return _spider_outcome(cfg, run_id, directory.insurer, directory.kind, spider,
                            {"insurer": directory.insurer}, on_progress, timeout)
+
+
+def crawl_bulk(cfg: Config, directory: DirectoryConfig, run_id: str) -> SourceOutcome:
+    """Read a FHIR bulk (NDJSON) or NPPES directory with DuckDB into landing files, in this process."""
+    from crawlers.bulk.fhir_bulk import bulk_to_landing
+    from crawlers.bulk.nppes import nppes_to_landing
+
+    started = utcnow_iso()
+    try:
+        if directory.kind == "nppes":
+            result = nppes_to_landing(directory, cfg.warehouse.landing, run_id)
+        else:
+            result = bulk_to_landing(directory, cfg.crawl, cfg.warehouse.landing, run_id)
+    except Exception as exc:  # noqa: BLE001 - any failure of one source is recorded, the run goes on
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        outcome = SourceOutcome(directory.insurer, directory.kind, "failed", message)
+        _record_failure(cfg, run_id, outcome, started)
+        return outcome
+    return SourceOutcome(directory.insurer, directory.kind, "ok", None, result.listings, len(result.files) or 1)
 
 
 def crawl_sites(cfg: Config, run_id: str, on_progress: Progress | None = None, timeout: float | None = None,

@@ -1,0 +1,1 @@
+"""FHIR bulk (NDJSON) and NPPES directories read with DuckDB into landing files."""

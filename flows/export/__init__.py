@@ -1,0 +1,1 @@
+"""Exports of findings for other systems: FHIR VerificationResult NDJSON (and corrections files)."""
