@@ -1,0 +1,1 @@
+"""Reference data shipped with reconcile (NUCC taxonomy, USPS tables, nicknames, insurer aliases)."""

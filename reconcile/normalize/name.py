@@ -1,0 +1,257 @@
+"""Person names: parse provider names (credentials, suffixes, "Last, First") and compare them tolerantly.
+
+* ``parse_person`` strips titles (nameparser), credentials (MD, PA-C, FNP-BC, "M.D., Ph.D.", FACP ...) into
+  ``credentials`` and generational suffixes (Jr, III) into ``suffix``. Credentials that are also surnames
+  (Do, Ma, Pa) are only taken as credentials when written upper-case in a mixed-case name, and never when they
+  would leave fewer than two name words ("Anh Do" keeps its surname). A lone word is a surname ("Dr. Smith").
+* ``key`` is "first|last", ASCII-folded, casefolded, letters and digits only ("O'Neil-Smith" -> "oneilsmith").
+* ``person_names_match``: same surname after folding hyphen/space/apostrophe variants (a double-barrelled surname
+  also matches one of its parts), and compatible first names: equal, nickname (reconcile/data/nicknames.csv,
+  spelling variants included), initial, a first-name prefix, or the middle name of "J. Robert Smith".
+  A side with no first name ("Dr. Smith") is compatible with any first name. Conflicting middle initials
+  ("John A. Smith" / "John B. Smith") or generational suffixes (Jr / Sr) mean two different people.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from nameparser import HumanName
+from nameparser.config import Constants
+
+__all__ = ["PersonName", "parse_person", "first_names_match", "person_names_match", "name_key", "fold_name"]
+
+# Professional credentials, degrees, licences and fellowships, compared upper-case without dots.
+_CREDENTIALS = {
+    "MD", "DO", "MBBS", "MBCHB", "NP", "PA", "PAC", "RN", "BSN", "MSN", "APRN", "APN", "CNP", "CRNP", "ARNP", "FNP",
+    "FNPC", "FNPBC", "AGNP", "AGNPC", "AGPCNP", "AGACNP", "ANP", "ANPBC", "ACNP", "PNP", "PNPBC", "PMHNP",
+    "PMHNPBC", "WHNP", "WHNPBC", "NNP", "DNP", "CNM", "CRNA", "CNS", "LPN", "LVN", "PHD", "PSYD", "EDD", "DRPH",
+    "DDS", "DMD", "OD", "DPM", "DC", "DPT", "PT", "MPT", "OT", "OTR", "OTRL", "SLP", "CCCSLP", "AUD", "PHARMD",
+    "RPH", "LCSW", "LICSW", "LMSW", "LSW", "MSW", "LPC", "LPCC", "LMHC", "LMFT", "MFT", "LCPC", "LADC", "LCADC",
+    "CADC", "BCBA", "RD", "RDN", "LD", "LDN", "CDE", "CDCES", "IBCLC", "MPH", "MS", "MA", "MBA", "MHA", "MSC",
+    "MED", "MSED", "BS", "BA", "FACP", "FAAP", "FACS", "FACC", "FACOG", "FAAFP", "FACE", "FAAN", "FASN", "FCCP",
+    "FACEP", "FAANP", "FAAOS", "FACOI", "FACOFP", "FAPA", "FASA", "FAHA", "FSCAI", "FACG", "FAAD", "FRCPC",
+    "FRCSC", "FRCS", "FHM", "FAOA", "DABFM", "DABR", "ABFM", "BC", "BCPS", "CPNP", "MSPAS", "MMS", "MPAS", "MMSC",
+    "DACM", "LAC", "DAOM", "ND", "NMD", "DVM", "OTD", "SCD", "DSC", "DSW", "RNFA", "RNC", "CNA", "MT", "MLS",
+    "RRT", "ATC", "CSCS", "LAT", "LMT", "CPT", "CCC", "ABPP", "NCC", "CHES", "DHSC", "DHA", "JD", "ESQ", "EMTP",
+}
+# Credentials that are also common surnames ("Anh Do", "Li Ma"): only stripped when written upper-case.
+_AMBIGUOUS = {"DO", "MA", "PA", "OD", "MS", "BA", "BS", "ND", "LD", "MT", "RD", "DC", "MED", "LAC", "CNA", "ANP",
+              "PT", "OT", "BC", "AUD", "LAT", "CCC", "ACE"}
+_PRETTY = {"PHD": "PhD", "PSYD": "PsyD", "EDD": "EdD", "DRPH": "DrPH", "PHARMD": "PharmD", "PAC": "PA-C",
+           "FNPBC": "FNP-BC", "FNPC": "FNP-C", "ANPBC": "ANP-BC", "PMHNPBC": "PMHNP-BC", "WHNPBC": "WHNP-BC",
+           "AGNPC": "AGNP-C", "PNPBC": "PNP-BC", "CCCSLP": "CCC-SLP", "OTRL": "OTR/L", "SCD": "ScD",
+           "DSC": "DSc", "DHSC": "DHSc", "MBCHB": "MBChB", "AUD": "AuD", "MSC": "MSc", "EMTP": "EMT-P"}
+_GENERATIONAL = {"JR": "Jr", "SR": "Sr", "II": "II", "III": "III", "IV": "IV", "V": "V", "2ND": "II", "3RD": "III"}
+_TOKEN_CLEAN = re.compile(r"[.\-/'’()]")
+_WORD_SPLIT = re.compile(r"[\s\-]+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_NAMEPARSER = Constants()  # private instance: never mutate nameparser's global CONSTANTS
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A parsed person name; key is 'first|last' casefolded ASCII (accents, hyphens, apostrophes folded)."""
+
+    first: str
+    middle: str
+    last: str
+    suffix: str
+    credentials: tuple[str, ...]
+    key: str
+
+
+def fold_name(text: str | None) -> str:
+    """Casefold, strip accents and drop everything but letters/digits ("O'Neil-Smith" -> "oneilsmith")."""
+    if not text:
+        return ""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _NON_ALNUM.sub("", ascii_text.casefold())
+
+
+def _name_parts(text: str | None) -> tuple[str, ...]:
+    """Fold a name into its hyphen/space-separated components ("Garcia-Lopez" -> ("garcia", "lopez"))."""
+    if not text:
+        return ()
+    return tuple(p for p in (fold_name(w) for w in _WORD_SPLIT.split(text)) if p)
+
+
+def _credential(token: str, all_caps: bool) -> str | None:
+    """Return the canonical credential a token spells ("M.D.," -> "MD"), or None if it is not one."""
+    bare = _TOKEN_CLEAN.sub("", token.strip(",;:")).upper()
+    if bare not in _CREDENTIALS:
+        return None
+    if bare in _AMBIGUOUS and not all_caps and not token.strip(",;:.").replace(".", "").isupper():
+        return None
+    return _PRETTY.get(bare, bare)
+
+
+def _strip_credentials(text: str) -> tuple[str, list[str]]:
+    """Remove credential tokens from the end of each comma part, keeping at least the name's words."""
+    letters = [c for c in text if c.isalpha()]
+    all_caps = bool(letters) and all(c.isupper() for c in letters)
+    parts = [p.strip() for p in re.split(r"[,;]", text)]
+    parts = [p for p in parts if p]
+    credentials: list[str] = []
+    kept_parts: list[list[str]] = []
+    for part in parts:
+        tokens = part.split()
+        found = [_credential(t, all_caps) for t in tokens]
+        if all(found):  # a whole part of credentials: ", MD, PhD"
+            credentials.extend(f for f in found if f)
+            continue
+        kept_parts.append(tokens)
+    name_words = sum(len(p) for p in kept_parts)
+    for tokens in reversed(kept_parts):  # trailing credentials inside a part: "JOHN A SMITH MD FACP"
+        minimum = 1 if len(kept_parts) > 1 else 2
+        trailing: list[str] = []
+        while len(tokens) > minimum and name_words > 2 - (len(kept_parts) > 1):
+            cred = _credential(tokens[-1], all_caps)
+            if not cred:
+                break
+            trailing.append(cred)
+            tokens.pop()
+            name_words -= 1
+        credentials.extend(reversed(trailing))
+    return ", ".join(" ".join(t) for t in kept_parts), list(dict.fromkeys(credentials))
+
+
+def _clean_piece(text: str) -> str:
+    """Strip stray punctuation and spaces around a parsed name piece ('' when nothing name-like is left)."""
+    piece = " ".join(text.replace(",", " ").split()).strip(" .;:")
+    return piece if fold_name(piece) else ""
+
+
+@lru_cache(maxsize=262_144)
+def _parse(text: str) -> PersonName | None:
+    """Cached core of parse_person for one distinct string."""
+    text = " ".join(text.replace("\u00a0", " ").split())
+    if not any(c.isalpha() for c in text):
+        return None
+    remainder, credentials = _strip_credentials(text)
+    human = HumanName(remainder, constants=_NAMEPARSER)
+    suffixes: list[str] = []
+    for piece in filter(None, (s.strip() for s in human.suffix.split(","))):
+        bare = _TOKEN_CLEAN.sub("", piece).upper()
+        if bare in _GENERATIONAL:
+            suffixes.append(_GENERATIONAL[bare])
+        else:
+            cred = _credential(piece, True)
+            if cred and cred not in credentials:
+                credentials.append(cred)
+    first, middle, last = _clean_piece(human.first), _clean_piece(human.middle), _clean_piece(human.last)
+    if first and not last and not middle:  # a lone word ("Dr. Smith", "Smith") is a surname
+        first, last = "", first
+    if not last and not first:
+        return None
+    key = f"{fold_name(first)}|{fold_name(last)}"
+    return PersonName(first=first, middle=middle, last=last, suffix=" ".join(suffixes),
+                      credentials=tuple(credentials), key=key)
+
+
+def parse_person(text: str | None) -> PersonName | None:
+    """Parse a provider name ("Smith, John A., MD", "Dr. John Smith", "JOHN A SMITH MD FACP") into its parts."""
+    if not text or not isinstance(text, str):
+        return None
+    return _parse(text)
+
+
+def name_key(text: str | None) -> str | None:
+    """Return the 'first|last' comparison key of a name, or None when it cannot be parsed."""
+    parsed = parse_person(text)
+    return parsed.key if parsed else None
+
+
+@lru_cache(maxsize=1)
+def _nickname_index() -> dict[str, frozenset[str]]:
+    """Map each folded first name or nickname to the formal names it can stand for (read once from nicknames.csv)."""
+    index: dict[str, set[str]] = defaultdict(set)
+    with resources.files("reconcile.data").joinpath("nicknames.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            formal = fold_name(row["name"])
+            index[formal].add(formal)
+            for nick in row["nicknames"].split():
+                index[fold_name(nick)].add(formal)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+@lru_cache(maxsize=262_144)
+def _first_match(a: str, b: str) -> bool:
+    """Cached core of first_names_match over folded names."""
+    if a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:  # an initial matches any name starting with it
+        return a[0] == b[0]
+    index = _nickname_index()
+    if index.get(a, frozenset({a})) & index.get(b, frozenset({b})):
+        return True
+    # an unlisted short form ("Eli"/"Elijah") or a formal name ("Ann"/"Anne") may be a prefix of the other;
+    # a listed nickname may not ("Dan" is Daniel, not Danielle)
+    short, long_ = sorted((a, b), key=len)
+    listed_as_nickname_only = short in index and short not in index[short]
+    return len(short) >= 3 and long_.startswith(short) and not listed_as_nickname_only
+
+
+def first_names_match(a: str | None, b: str | None) -> bool:
+    """Tell whether two first names can be the same person's: equal, nickname (Bob/Robert), initial (J./John)."""
+    parts_a, parts_b = _name_parts(a), _name_parts(b)
+    if not parts_a or not parts_b:
+        return False
+    if "".join(parts_a) == "".join(parts_b):
+        return True
+    return any(_first_match(x, y) for x in parts_a[:2] for y in parts_b[:2])
+
+
+def _last_names_match(a: str, b: str) -> bool:
+    """Same surname after folding hyphen/space/apostrophe variants; a double-barrelled name matches its parts."""
+    parts_a, parts_b = _name_parts(a), _name_parts(b)
+    if not parts_a or not parts_b:
+        return False
+    if "".join(parts_a) == "".join(parts_b):
+        return True
+    small, big = sorted((set(parts_a), set(parts_b)), key=len)
+    return len(big) > 1 and small <= big and all(len(p) > 2 for p in small)
+
+
+def _surnames(person: PersonName) -> tuple[str, ...]:
+    """The surname, plus middle+surname when the middle may be its first half ("Mary O Neil", "Ana de Souza")."""
+    if not person.middle:
+        return (person.last,)
+    return (person.last, f"{person.middle.split()[-1]} {person.last}")
+
+
+def _middles_compatible(a: str, b: str) -> bool:
+    """Middle names are compatible when one is missing or they share an initial ("A." vs "Ann"; not "A" vs "B")."""
+    initials_a = {fold_name(w)[:1] for w in _WORD_SPLIT.split(a) if fold_name(w)}
+    initials_b = {fold_name(w)[:1] for w in _WORD_SPLIT.split(b) if fold_name(w)}
+    return not initials_a or not initials_b or bool(initials_a & initials_b)
+
+
+def _as_person(value: str | PersonName | None) -> PersonName | None:
+    """Accept a raw string or an already parsed PersonName."""
+    return value if isinstance(value, PersonName) or value is None else parse_person(value)
+
+
+def person_names_match(a: str | PersonName | None, b: str | PersonName | None) -> bool:
+    """Same person by name: same surname and compatible first names (a missing first name is compatible)."""
+    pa, pb = _as_person(a), _as_person(b)
+    if pa is None or pb is None:
+        return False
+    if not any(_last_names_match(x, y) for x in _surnames(pa) for y in _surnames(pb)):
+        return False
+    if pa.suffix and pb.suffix and pa.suffix != pb.suffix:  # John Smith Jr and John Smith Sr are two doctors
+        return False
+    if not pa.first or not pb.first:
+        return True
+    if first_names_match(pa.first, pb.first):
+        return _middles_compatible(pa.middle, pb.middle)
+    # "J. Robert Smith" goes by his middle name
+    if len(fold_name(pa.first)) == 1 and pa.middle and first_names_match(pa.middle, pb.first):
+        return True
+    return len(fold_name(pb.first)) == 1 and bool(pb.middle) and first_names_match(pb.middle, pa.first)
