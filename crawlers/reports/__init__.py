@@ -1,0 +1,1 @@
+"""Practice reports (attestations, phone surveys, secret-shopper calls): read files, map columns, land observations."""

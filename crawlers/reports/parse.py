@@ -1,0 +1,494 @@
+"""Read practice report files (CSV, JSON, JSON Lines) into landing `observations` and `quarantine` records.
+
+Row numbers in quarantine records are the numbers a person sees when opening the file:
+CSV: spreadsheet rows, the header is row 1 and the first data row is row 2 (a quoted cell spanning several
+lines is still one row). JSON array / object-with-list: 1-based position in the list. JSON Lines: 1-based line
+number in the file (blank lines count, as in an editor).
+
+One observation per good row. `observation_id` = sha1(source | npi | location | reported_at [| insurer])[:16],
+where location is the normalized address key, else the dialled phone's E.164 form, else the practice name;
+the audited insurer is appended only when the row names one (call lists), so two insurers' calls to one office
+on one day stay two reports. Re-ingesting the same report, from the same file or another, yields the same id.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawlers.landing import utcnow_iso
+from crawlers.reports import values as v
+from crawlers.reports.columns import ColumnMap, canonical_column, map_headers
+from reconcile.normalize.address import normalize_address
+from reconcile.normalize.phone import normalize_phone, phone_key
+
+__all__ = ["ReportFileError", "RawRow", "ParsedReport", "read_rows", "parse_report", "row_to_observation",
+           "location_key", "observation_id"]
+
+_IDENTIFYING = ("npi", "phone", "address", "practice_name", "listing_id")
+_ANSWERS = ("reachable", "call_outcome", "accepting_new_patients", "insurers_accepted", "insurers_not_accepted",
+            "correct_location", "provider_at_location", "accepts_plan", "first_appointment", "providers")
+_CONTRACT_SOURCE = {"npi", "provider_name", "first_name", "middle_name", "last_name", "practice_name", "address",
+                    "address2", "city", "state", "zip", "phone", "accepting_new_patients", "insurers_accepted",
+                    "insurers_not_accepted", "reachable", "call_outcome", "first_appointment", "reported_at",
+                    "source", "providers"}
+_LIST_KEYS = ("reports", "rows", "records", "data", "results", "items", "observations", "calls", "entries")
+_MAX_REASONS_TEXT = 2000
+
+
+class ReportFileError(Exception):
+    """A whole report file that cannot be read (one line naming the file)."""
+
+
+@dataclass
+class RawRow:
+    """One data row as read: its human row number, cells by header, verbatim text, and a read error if any."""
+
+    row: int
+    cells: dict[str, Any]
+    text: str
+    error: str | None = None
+
+
+@dataclass
+class ParsedReport:
+    """What one report file yielded."""
+
+    path: str
+    format: str = ""
+    encoding: str = ""
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0  # rows with no answers at all (e.g. call-list rows not called yet)
+    duplicates: int = 0  # the same report (same observation_id) again within this file
+    columns: ColumnMap | None = None
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, path: str) -> tuple[str, str]:
+    """Decode report bytes: BOM-marked UTF-8/16, else UTF-8, else Windows-1252 (Excel's US default)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise ReportFileError(f"{path}: cannot decode UTF-16 file") from None
+    if b"\x00" in data[:4096]:
+        raise ReportFileError(f"{path}: looks binary (is it an Excel .xlsx? save it as CSV)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _sniff_format(path: str, text: str) -> str:
+    """csv, json or jsonl, from the extension and, when unclear, the first character."""
+    suffix = Path(path).suffix.casefold()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    head = text.lstrip()[:1]
+    if suffix == ".json" or head in ("[", "{"):
+        if head == "[":
+            return "json"
+        first_line = text.lstrip().split("\n", 1)[0].strip()
+        try:
+            json.loads(first_line)
+            rest = text.lstrip()[len(first_line):].strip()
+            return "jsonl" if rest else "json"
+        except json.JSONDecodeError:
+            return "json"
+    return "csv"
+
+
+def _delimiter(header_line: str) -> str:
+    """The delimiter of a CSV: whichever of , ; TAB | appears most in the header line."""
+    counts = {d: header_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
+    """Headers and data rows of a CSV text; rows whose field count differs from the header carry an error."""
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise ReportFileError(f"{path}: empty file")
+    delimiter = _delimiter(lines[first])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        headers: list[str] = []
+        for headers in reader:
+            if any(cell.strip() for cell in headers):
+                break
+    except csv.Error as exc:
+        raise ReportFileError(f"{path}: unreadable CSV header: {exc}") from None
+    headers = [h.strip() for h in headers]
+    out_buf = io.StringIO()
+    writer = csv.writer(out_buf, delimiter=delimiter, lineterminator="")
+
+    def rows() -> Iterator[RawRow]:
+        """Yield data rows numbered as a spreadsheet shows them (header = row 1)."""
+        number = 1 + first
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                yield RawRow(number, {}, "", f"unreadable CSV row: {exc}")
+                continue
+            number += 1
+            if not any(c.strip() for c in cells):
+                continue
+            out_buf.seek(0)
+            out_buf.truncate()
+            writer.writerow(cells)
+            verbatim = out_buf.getvalue()
+            if len(cells) != len(headers):
+                extra = cells[len(headers):]
+                if len(cells) > len(headers) and not any(c.strip() for c in extra):
+                    cells = cells[: len(headers)]  # trailing empty cells (Excel's stray commas) are harmless
+                else:
+                    yield RawRow(number, {}, verbatim,
+                                 f"row has {len(cells)} fields but the header has {len(headers)}")
+                    continue
+            yield RawRow(number, dict(zip(headers, cells)), verbatim)
+
+    return headers, rows()
+
+
+def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
+    """Flatten one level of nested objects ({"address": {"city": ..}}) into report columns."""
+    flat: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            for sub, inner in value.items():
+                name = sub if canonical_column(str(sub)) and sub not in obj else f"{key} {sub}"
+                flat.setdefault(name, inner)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _headers_of(objects: list[dict[str, Any]]) -> list[str]:
+    """Union of keys of JSON rows, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for obj in objects:
+        for key in obj:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def _json_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
+    """Rows of a JSON array, or of the list inside an object ({"reports": [...]})."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    items: Any = doc
+    if isinstance(doc, dict):
+        lists = [(k, val) for k, val in doc.items() if isinstance(val, list)]
+        preferred = [pair for pair in lists if str(pair[0]).casefold() in _LIST_KEYS]
+        chosen = (preferred or lists)
+        if not chosen:
+            items = [doc]  # a single report object
+        else:
+            items = chosen[0][1]
+    if not isinstance(items, list):
+        raise ReportFileError(f"{path}: expected a JSON array of report objects")
+    parsed = [(i, _flatten(o) if isinstance(o, dict) else None, o) for i, o in enumerate(items, start=1)]
+    headers = _headers_of([p for _, p, _ in parsed if p is not None])
+
+    def rows() -> Iterator[RawRow]:
+        """Yield report objects numbered from 1; non-objects carry an error."""
+        for number, flat, original in parsed:
+            verbatim = json.dumps(original, ensure_ascii=False, default=str)
+            if flat is None:
+                yield RawRow(number, {}, verbatim, "not a JSON object")
+            else:
+                yield RawRow(number, flat, verbatim)
+
+    return headers, rows()
+
+
+def _jsonl_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
+    """Rows of a JSON Lines file, numbered by line; malformed lines carry an error."""
+    parsed: list[RawRow] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            parsed.append(RawRow(number, {}, line, f"malformed JSON: {exc.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            parsed.append(RawRow(number, {}, line, "not a JSON object"))
+            continue
+        parsed.append(RawRow(number, _flatten(obj), line))
+    if not parsed:
+        raise ReportFileError(f"{path}: empty file")
+    return _headers_of([r.cells for r in parsed if r.error is None]), iter(parsed)
+
+
+def read_rows(path: str) -> tuple[str, str, list[str], Iterator[RawRow]]:
+    """Open a report file and return (format, encoding, headers, rows); ReportFileError when unreadable."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ReportFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ReportFileError(f"{path}: is a directory, expected a report file") from None
+    except OSError as exc:
+        raise ReportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise ReportFileError(f"{path}: empty file")
+    text, encoding = _decode(data, path)
+    fmt = _sniff_format(path, text)
+    reader = {"csv": _csv_rows, "json": _json_rows, "jsonl": _jsonl_rows}[fmt]
+    headers, rows = reader(text, path)
+    return fmt, encoding, headers, rows
+
+
+# --- one row -> one observation ------------------------------------------------------------------------------
+
+
+def _address_key(street: str | None, city: str | None, state: str | None, zip_code: str | None) -> str | None:
+    """Normalized address key (USPS Pub 28 line + ZIP5); a plain casefolded key when the normalizer cannot parse it."""
+    if not street and not zip_code:
+        return None
+    parsed = normalize_address(street or "", city or "", state or "", zip_code or "")
+    if parsed is not None and parsed.key:
+        return str(parsed.key)
+    zip5 = re.sub(r"\D", "", zip_code or "")[:5]
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", f"{street or ''} {zip5}".casefold()).split()) or None
+
+
+def location_key(address: str | None, city: str | None, state: str | None, zip_code: str | None,
+                 phone: str | None, practice_name: str | None) -> str:
+    """The location part of observation_id: address key, else phone E.164, else practice name, else ''."""
+    key = _address_key(address, city, state, zip_code)
+    if key:
+        return f"addr:{key}"
+    dialled = phone_key(phone) if phone else None
+    if dialled:
+        return f"tel:{dialled}"
+    if practice_name:
+        return "org:" + " ".join(practice_name.casefold().split())
+    return ""
+
+
+def observation_id(source: str, npi: str | None, location: str, reported_at: str, insurer: str | None) -> str:
+    """Stable id of one report: sha1(source|npi|location|reported_at[|insurer])[:16]."""
+    parts = [source, npi or "", location, reported_at]
+    if insurer:
+        parts.append(" ".join(insurer.casefold().split()))
+    return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _str(value: Any) -> str | None:
+    """A trimmed string cell, None when blank."""
+    if v.is_blank(value):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _zip(value: Any) -> str | None:
+    """ZIP as text, restoring a leading zero lost by spreadsheets (2134 -> 02134)."""
+    text = _str(value)
+    if text is None:
+        return None
+    text = re.sub(r"\.0$", "", text)
+    if re.fullmatch(r"\d{3,4}", text):
+        return text.zfill(5)
+    if re.fullmatch(r"\d{7,8}", text):
+        return text.zfill(9)[:5] + "-" + text.zfill(9)[5:]
+    return text
+
+
+def _iso(moment: dt.date | dt.datetime) -> str:
+    """ISO text of a report time: a date stays a date, a datetime keeps seconds (UTC offset if given)."""
+    if isinstance(moment, dt.datetime):
+        return moment.replace(microsecond=0).isoformat()
+    return moment.isoformat()
+
+
+def _names(value: Any) -> list[str]:
+    """Provider names listed in one cell: split on ; | and newlines (commas belong to "Last, First")."""
+    if isinstance(value, list):
+        return [n for n in (_str(x) for x in value) if n]
+    text = _str(value)
+    if text is None:
+        return []
+    return [n.strip() for n in re.split(r"[;|\n]+", str(value)) if n.strip()]
+
+
+def row_to_observation(
+    raw: RawRow,
+    columns: ColumnMap,
+    path: str,
+    default_source: str | None,
+    today: dt.date,
+) -> dict[str, Any] | None:
+    """Turn one row into an observation record; None for a row with no answers; ValueError names the problem."""
+    cells = raw.cells
+    get = lambda name: columns.get(cells, name)  # noqa: E731 - tiny local accessor
+    source = v.parse_source(get("source")) or default_source
+    if source is None:
+        raise ValueError("no report source (add a source column or pass --source)")
+    if all(v.is_blank(get(name)) for name in _ANSWERS):
+        return None
+    npi = v.parse_npi(get("npi"))
+    provider_name = _str(get("provider_name"))
+    if provider_name is None:
+        parts = [_str(get(n)) for n in ("first_name", "middle_name", "last_name")]
+        provider_name = " ".join(p for p in parts if p) or None
+    practice_name = _str(get("practice_name"))
+    street = " ".join(p for p in (_str(get("address")), _str(get("address2"))) if p) or None
+    city, state, zip_code = _str(get("city")), _str(get("state")), _zip(get("zip"))
+    phone_text = _str(get("phone"))
+    phone = normalize_phone(phone_text) if phone_text else None
+    insurer = _str(get("insurer"))
+    listing_id = _str(get("listing_id"))
+    if not (npi or phone_text or street or practice_name or listing_id):
+        raise ValueError("row names no provider or location (needs npi, phone, address or practice name)")
+
+    reported = v.parse_datetime(get("reported_at"))
+    if reported is None:
+        raise ValueError("missing report date (reported_at / date of call)")
+    reported_day = reported.date() if isinstance(reported, dt.datetime) else reported
+    if reported_day > today + dt.timedelta(days=1):
+        raise ValueError(f"report date {reported_day.isoformat()} is in the future")
+    if reported_day.year < 2000:
+        raise ValueError(f"report date {reported_day.isoformat()} is implausibly old")
+    reported_at = _iso(reported)
+
+    outcome_text = get("call_outcome")
+    outcome = v.parse_call_outcome(outcome_text)
+    reachable = v.parse_bool(get("reachable"))
+    correct_location = v.parse_bool(get("correct_location"))
+    at_location = v.parse_bool(get("provider_at_location"))
+    accepts_plan = v.parse_bool(get("accepts_plan"))
+    if reachable is True and outcome in ("no_answer", "voicemail", "disconnected"):
+        raise ValueError(f"reachable=yes contradicts call outcome {outcome}")
+    if reachable is False and outcome == "reached":
+        raise ValueError("reachable=no contradicts call outcome reached")
+    if outcome is None and reachable is True:
+        outcome = ("not_at_location" if at_location is False else
+                   "wrong_number" if correct_location is False else "reached")
+    if reachable is None:
+        reachable = v.outcome_reachable(outcome)
+
+    accepting_raw = get("accepting_new_patients")
+    accepting = v.report_accepting(accepting_raw)
+    accepted = v.split_insurers(get("insurers_accepted"))
+    refused = v.split_insurers(get("insurers_not_accepted"))
+    if insurer and accepts_plan is True and insurer not in accepted:
+        accepted.append(insurer)
+    if insurer and accepts_plan is False and insurer not in refused:
+        refused.append(insurer)
+    first_appt = v.parse_first_appointment(get("first_appointment"), reported_day)
+
+    providers = _names(get("providers"))
+    departed: list[str] = []
+    if provider_name and at_location is True and provider_name not in providers:
+        providers.append(provider_name)
+    if provider_name and (at_location is False or outcome == "not_at_location"):
+        departed.append(provider_name)
+
+    extras = {h: cells.get(h) for h in columns.extras if not v.is_blank(cells.get(h))}
+    extra_fields = {
+        "listing_id": listing_id, "insurer": insurer, "correct_location": correct_location,
+        "provider_at_location": at_location, "accepts_plan": accepts_plan,
+        "caller_notes": _str(get("caller_notes")),
+        "accepting_raw": _str(accepting_raw), "call_outcome_raw": _str(outcome_text),
+        "phone_raw": phone_text if phone_text and phone_text != phone else None,
+        "phone_valid": (phone is not None) if phone_text else None,
+        "file": path, "row": raw.row,
+    }
+    raw_obj = {k: val for k, val in extra_fields.items() if val is not None}
+    if extras:
+        raw_obj["extra"] = extras
+    location = location_key(street, city, state, zip_code, phone_text, practice_name)
+    return {
+        "observation_id": observation_id(source, npi, location, reported_at, insurer),
+        "source": source,
+        "npi": npi,
+        "provider_name": provider_name,
+        "practice_name": practice_name,
+        "address": street,
+        "city": city,
+        "state": state,
+        "zip": zip_code,
+        "phone": phone or phone_text,
+        "accepting_status": accepting,
+        "insurers_accepted": accepted,
+        "insurers_not_accepted": refused,
+        "reachable": reachable,
+        "call_outcome": outcome,
+        "first_appointment": first_appt.isoformat() if first_appt else None,
+        "providers": providers,
+        "departed_providers": departed,
+        "evidence_url": f"{path}#row={raw.row}",
+        "evidence_text": raw.text[:_MAX_REASONS_TEXT],
+        "evidence_sha256": hashlib.sha256(raw.text.encode("utf-8")).hexdigest(),
+        "observed_at": reported_at,
+        "confidence": 1.0,
+        "raw": raw_obj,
+    }
+
+
+def _quarantine(path: str, row: int | None, error: str, raw_text: str, source: str | None) -> dict[str, Any]:
+    """A quarantine landing record for one bad row (row None: the whole file)."""
+    return {"source": source or "reports", "file": path, "row": row, "error": error,
+            "raw_text": raw_text[:_MAX_REASONS_TEXT], "quarantined_at": utcnow_iso()}
+
+
+def parse_report(path: str, default_source: str | None = None, today: dt.date | None = None) -> ParsedReport:
+    """Parse one report file into observations and quarantine records; ReportFileError when unreadable."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    result = ParsedReport(path=path)
+    result.format, result.encoding, headers, rows = read_rows(path)
+    columns = map_headers(headers)
+    result.columns = columns
+    if not columns.has_any(*_IDENTIFYING):
+        shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
+        raise ReportFileError(f"{path}: no report columns recognised (needs npi, phone, address or practice name; "
+                              f"saw: {shown or 'nothing'})")
+    if "reported_at" not in columns.columns:
+        raise ReportFileError(f"{path}: no report date column (reported_at, 'Date of Call', 'Attestation Date'...)")
+    if default_source is None and "source" not in columns.columns:
+        raise ReportFileError(f"{path}: no source column; pass --source attestation|phone_survey|secret_shopper")
+    seen_ids: set[str] = set()
+    for raw in rows:
+        source_hint = None
+        if raw.error is None:
+            try:
+                source_hint = v.parse_source(columns.get(raw.cells, "source")) or default_source
+                record = row_to_observation(raw, columns, path, default_source, today)
+            except ValueError as exc:
+                result.quarantine.append(_quarantine(path, raw.row, str(exc), raw.text, source_hint))
+                continue
+            if record is None:
+                result.skipped += 1
+            elif record["observation_id"] in seen_ids:
+                result.duplicates += 1  # the same report twice in one file: keep the first
+            else:
+                seen_ids.add(record["observation_id"])
+                result.observations.append(record)
+        else:
+            result.quarantine.append(_quarantine(path, raw.row, raw.error, raw.text, default_source))
+    return result
