@@ -1,0 +1,1 @@
+"""Practice-website crawling helpers: seeds, link choice, rendering decision, evidence storage."""
