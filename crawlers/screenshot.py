@@ -31,7 +31,7 @@ def screenshot(
     url_or_html_path: str,
     out_png: str,
     browser_executable: str = "",
-    allow_private_networks: bool = True,
+    allow_private_networks: bool = False,
     timeout_seconds: float = 20.0,
 ) -> str:
     """Render a URL or saved page with headless Chromium and write a full-page PNG; return its path.

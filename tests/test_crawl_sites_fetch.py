@@ -119,7 +119,7 @@ def _png_size(path: str) -> tuple[int, int]:
 def test_screenshot_of_live_page_and_snapshot(tmp_path: Path) -> None:
     """Chromium renders a JavaScript page to PNG, and a stored .html.gz snapshot without any network."""
     with serve({"/": Reply(200, (FIXTURES / "js_shell.html").read_text(), HTML)}) as site:
-        live = screenshot(site.url("/"), str(tmp_path / "live.png"))
+        live = screenshot(site.url("/"), str(tmp_path / "live.png"), allow_private_networks=True)
         assert _png_size(live)[0] == 1280
         requests_before = len(site.requests)
         _sha, snap = store_page(str(tmp_path / "landing"), (FIXTURES / "home.html").read_bytes()
