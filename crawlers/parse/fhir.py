@@ -1,0 +1,280 @@
+"""FHIR Plan-Net / NDH: Bundles and resources -> listing records (pure functions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from crawlers.parse import clean_text, make_listing
+from reconcile.normalize.accepting import normalize_accepting
+from reconcile.normalize.specialty import lookup_specialty
+
+NPI_SYSTEMS = ("http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16.840.1.113883.4.6")
+NUCC_SYSTEMS = ("http://nucc.org/provider-taxonomy", "urn:oid:2.16.840.1.113883.6.101")
+NETWORK_EXT = "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/network-reference"
+NEWPATIENTS_EXTS = (
+    "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/newpatients",
+    "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-newpatients",
+)
+REFERENCED_TYPES = ("Practitioner", "Location", "Organization", "HealthcareService")
+Resolver = Callable[[str], "dict[str, Any] | None"]
+
+
+class BundleError(ValueError):
+    """A payload that is not a usable searchset Bundle (reason in the message)."""
+
+
+@dataclass
+class Page:
+    """One Bundle page: its PractitionerRoles and every resource it carried, by `Type/id`."""
+
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_url: str | None = None
+    total: int | None = None
+
+
+def ref_key(reference: str | None) -> str | None:
+    """Normalize a reference ("Location/1", absolute URL, `_history` version) to `Type/id`; None for `#contained`."""
+    if not reference or reference.startswith("#"):
+        return None
+    parts = [p for p in reference.split("?")[0].split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2 and parts[-2][:1].isupper():
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+def parse_bundle(data: Any) -> Page:
+    """Validate a searchset Bundle and index it; raise BundleError for wrong shapes."""
+    if not isinstance(data, dict):
+        raise BundleError(f"expected a JSON object, got {type(data).__name__}")
+    kind = data.get("resourceType")
+    if kind == "OperationOutcome":
+        issues = data.get("issue") or [{}]
+        raise BundleError(f"server returned OperationOutcome: {issues[0].get('diagnostics') or issues[0].get('code')}")
+    if kind != "Bundle":
+        raise BundleError(f"expected resourceType Bundle, got {kind!r}")
+    page = Page(total=data.get("total") if isinstance(data.get("total"), int) else None)
+    for link in data.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            page.next_url = str(link["url"])
+    entries = data.get("entry")
+    if entries is None:
+        if page.total == 0:
+            return page
+        raise BundleError("Bundle has no entry")
+    if not isinstance(entries, list):
+        raise BundleError("Bundle.entry is not a list")
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not resource.get("resourceType") or not resource.get("id"):
+            continue
+        page.resources[f"{resource['resourceType']}/{resource['id']}"] = resource
+        if resource["resourceType"] == "PractitionerRole":
+            page.roles.append(resource)
+    return page
+
+
+def role_references(role: dict[str, Any]) -> list[str]:
+    """Every `Type/id` a PractitionerRole points at (practitioner, locations, organization, services, networks)."""
+    refs: list[str | None] = [_ref(role.get("practitioner")), _ref(role.get("organization"))]
+    refs += [_ref(r) for r in role.get("location") or []]
+    refs += [_ref(r) for r in role.get("healthcareService") or []]
+    refs += [ref_key((ext.get("valueReference") or {}).get("reference")) for ext in _extensions(role, (NETWORK_EXT,))]
+    return [r for r in refs if r and r.split("/")[0] in REFERENCED_TYPES]
+
+
+def missing_references(roles: Iterable[dict[str, Any]], known: Callable[[str], bool]) -> dict[str, list[str]]:
+    """Ids to fetch per resource type: referenced by the roles but not `known` (included or cached)."""
+    missing: dict[str, list[str]] = {}
+    for role in roles:
+        for key in role_references(role):
+            if not known(key):
+                kind, rid = key.split("/", 1)
+                ids = missing.setdefault(kind, [])
+                if rid not in ids:
+                    ids.append(rid)
+    return missing
+
+
+def role_listings(role: dict[str, Any], resolve: Resolver, insurer: str, source_url: str,
+                  fetched_at: str, payload_sha256: str | None = None) -> list[dict[str, Any]]:
+    """Listings of one PractitionerRole: one per location (one with empty address when it has none)."""
+    local = _contained_resolver(role, resolve)
+    practitioner = local(role.get("practitioner")) or {}
+    organization = local(role.get("organization")) or {}
+    services = [s for s in (local(r) for r in role.get("healthcareService") or []) if s]
+    location_refs = [r for r in role.get("location") or [] if isinstance(r, dict)] or [None]
+    name = _human_name(practitioner.get("name"))
+    npi = _npi(practitioner) or _npi(role)
+    specialty, specialty_code = _specialty(role.get("specialty"))
+    networks = _networks(role, local)
+    role_key = f"PractitionerRole/{role.get('id')}"
+    out = []
+    for loc_ref in location_refs:
+        location = local(loc_ref) or {}
+        loc_key = _ref(loc_ref) or (f"#{location['id']}" if location.get("id") else (loc_ref or {}).get("display") or "")
+        service = _service_for(services, loc_key)
+        status, raw = _accepting(role, service, location)
+        address = location.get("address") or {}
+        out.append(make_listing(
+            insurer, "fhir", f"{role_key}|{loc_key}" if loc_ref else role_key, source_url, fetched_at,
+            npi=npi, provider_name=name.get("display") or clean_text(organization.get("name")),
+            first_name=name.get("first"), middle_name=name.get("middle"), last_name=name.get("last"),
+            credentials=name.get("credentials"), practice_name=clean_text(organization.get("name")),
+            address=clean_text(" ".join(str(x) for x in address.get("line") or [])) or clean_text(address.get("text")),
+            city=clean_text(address.get("city")), state=clean_text(address.get("state")),
+            zip=clean_text(address.get("postalCode")),
+            phone=_telecom(role, "phone") or _telecom(location, "phone") or _telecom(service or {}, "phone")
+            or _telecom(practitioner, "phone"),
+            website=_telecom(role, "url") or _telecom(location, "url") or _telecom(organization, "url")
+            or _telecom(practitioner, "url"),
+            specialty=specialty, specialty_code=specialty_code, accepting_status=status, accepting_raw=raw,
+            networks=networks, last_updated=(role.get("meta") or {}).get("lastUpdated"),
+            payload_sha256=payload_sha256, location_name=clean_text(location.get("name")),
+            active=role.get("active"),
+        ))
+    return out
+
+
+def _ref(value: Any) -> str | None:
+    """The `Type/id` of a Reference object (or None)."""
+    return ref_key(value.get("reference")) if isinstance(value, dict) else None
+
+
+def _contained_resolver(role: dict[str, Any], resolve: Resolver) -> Callable[[Any], dict[str, Any] | None]:
+    """Resolve Reference objects against the role's `contained` resources first, then `resolve`."""
+    contained = {f"#{r['id']}": r for r in role.get("contained") or [] if isinstance(r, dict) and r.get("id")}
+
+    def local(value: Any) -> dict[str, Any] | None:
+        """Look up one Reference object."""
+        if not isinstance(value, dict):
+            return None
+        reference = value.get("reference") or ""
+        if reference.startswith("#"):
+            return contained.get(reference)
+        key = ref_key(reference)
+        return resolve(key) if key else None
+
+    return local
+
+
+def _extensions(resource: dict[str, Any] | None, urls: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The extensions of `resource` whose url is one of `urls`."""
+    return [e for e in (resource or {}).get("extension") or [] if isinstance(e, dict) and e.get("url") in urls]
+
+
+def _human_name(names: Any) -> dict[str, str | None]:
+    """Display, first, middle, last and credentials from FHIR HumanName (official use first)."""
+    if not isinstance(names, list) or not names:
+        return {}
+    chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
+    if not isinstance(chosen, dict):
+        return {}
+    given = [str(g) for g in chosen.get("given") or []]
+    family = clean_text(chosen.get("family"))
+    suffix = ", ".join(str(s) for s in chosen.get("suffix") or []) or None
+    display = clean_text(chosen.get("text"))
+    if not display:
+        core = " ".join(p for p in [*(chosen.get("prefix") or []), *given, family or ""] if p)
+        display = clean_text(f"{core}, {suffix}" if suffix else core)
+    return {"display": display, "first": clean_text(given[0]) if given else None,
+            "middle": clean_text(" ".join(given[1:])), "last": family, "credentials": suffix}
+
+
+def _npi(resource: dict[str, Any]) -> str | None:
+    """The NPI identifier value (system us-npi) of a resource."""
+    for ident in resource.get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("system") in NPI_SYSTEMS and ident.get("value"):
+            return clean_text(ident["value"])
+    return None
+
+
+def _specialty(concepts: Any) -> tuple[str | None, str | None]:
+    """First specialty display and NUCC code (display looked up from the code when missing)."""
+    for concept in concepts or []:
+        if not isinstance(concept, dict):
+            continue
+        codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+        nucc = next((c for c in codings if c.get("system") in NUCC_SYSTEMS and c.get("code")), None)
+        code = clean_text(nucc.get("code")) if nucc else None
+        display = clean_text((nucc or {}).get("display")) or clean_text(concept.get("text"))
+        if code and not display:
+            found = lookup_specialty(code)
+            display = display or (found.display if found else None)
+        display = display or next((clean_text(c.get("display")) for c in codings if c.get("display")), None)
+        if code or display:
+            return display, code
+    return None, None
+
+
+def _telecom(resource: dict[str, Any], system: str) -> str | None:
+    """First current telecom value of `system` (phone, url, ...); fax is a different system and never used."""
+    best = None
+    for point in resource.get("telecom") or []:
+        if not isinstance(point, dict) or point.get("system") != system or not point.get("value"):
+            continue
+        if (point.get("period") or {}).get("end") or point.get("use") == "old":
+            continue
+        if point.get("use") in (None, "work") and best is None:
+            best = point
+        elif best is None:
+            best = point
+    return clean_text(best["value"]) if best else None
+
+
+def _networks(role: dict[str, Any], local: Callable[[Any], dict[str, Any] | None]) -> list[str]:
+    """Network names from the Plan-Net network-reference extension (Organization name, else the reference)."""
+    names: list[str] = []
+    for ext in _extensions(role, (NETWORK_EXT,)):
+        ref = ext.get("valueReference") or {}
+        org = local(ref) or {}
+        name = clean_text(org.get("name")) or clean_text(ref.get("display")) or ref_key(ref.get("reference"))
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _service_for(services: list[dict[str, Any]], loc_key: str) -> dict[str, Any] | None:
+    """The HealthcareService offered at this location, else one that names no location (None otherwise)."""
+    for service in services:
+        if loc_key in {_ref(r) for r in service.get("location") or []}:
+            return service
+    return next((s for s in services if not s.get("location")), None)
+
+
+def newpatients(resource: dict[str, Any] | None) -> tuple[str, str] | None:
+    """Canonical status and verbatim value of a resource's newpatients extension(s), or None."""
+    found: list[tuple[str, str, bool]] = []
+    for ext in _extensions(resource, NEWPATIENTS_EXTS):
+        code, network = None, None
+        for sub in ext.get("extension") or []:
+            if not isinstance(sub, dict):
+                continue
+            if sub.get("url") == "acceptingPatients":
+                if "valueBoolean" in sub:
+                    code = "true" if sub["valueBoolean"] else "false"
+                else:
+                    concept = sub.get("valueCodeableConcept") or {}
+                    coding = next((c for c in concept.get("coding") or [] if c.get("code")), {})
+                    code = clean_text(coding.get("code")) or clean_text(concept.get("text"))
+            elif sub.get("url") == "fromNetwork":
+                ref = sub.get("valueReference") or {}
+                network = ref.get("display") or ref.get("reference")
+        if code:
+            found.append((code, f"{code} (fromNetwork {network})" if network else code, network is None))
+    if not found:
+        return None
+    chosen = next((f for f in found if f[2]), found[0])  # an unscoped statement wins over network-scoped ones
+    return normalize_accepting(chosen[0]), "; ".join(f[1] for f in found)
+
+
+def _accepting(role: dict[str, Any], service: dict[str, Any] | None, location: dict[str, Any]) -> tuple[str, str | None]:
+    """Accepting status from PractitionerRole > HealthcareService > Location (most specific wins)."""
+    for resource in (role, service, location):
+        result = newpatients(resource)
+        if result:
+            return result
+    return "unknown", None

@@ -1,0 +1,110 @@
+"""`html_directory`: an insurer's HTML (or JavaScript) directory read with the config's CSS selector spec."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import scrapy
+from scrapy.http import Response
+
+from crawlers.landing import utcnow_iso
+from crawlers.parse import sha256_bytes
+from crawlers.parse.html import extract_items, html_listing, looks_like_app_shell, next_page_url
+from crawlers.spiders import DirectorySpider
+from reconcile.normalize.npi import is_valid_npi
+
+
+async def wait_for_items(page: Any, selector: str, timeout_ms: int) -> None:
+    """Playwright page method: wait until the item selector appears; an empty result page is not an error."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return
+
+
+class HtmlDirectorySpider(DirectorySpider):
+    """Crawl an HTML directory page by page (`next_page`), rendering with Chromium when `render_js` says so."""
+
+    name = "html_directory"
+    directory_kind = "html"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Resolve the render mode (directory, else `[crawl]`) and check the selector spec."""
+        super().__init__(*args, **kwargs)
+        self.mode = "never"
+        self.rendering = False
+        self.seen_pages: set[str] = set()
+        if self.directory is not None and self.config is not None:
+            self.mode = self.directory.render_js or self.config.crawl.render_js
+            self.rendering = self.mode == "always"
+            if self.directory.selectors is None:
+                self.fail(f"{self.config.source_path}: directory {self.directory.insurer!r} (kind html) "
+                          "needs a [directory.selectors] table with at least `item`")
+
+    def needs_js(self) -> bool:
+        """Playwright handlers are installed unless this directory never renders."""
+        return self.mode != "never"
+
+    def _request(self, url: str, render: bool, first: bool = False) -> scrapy.Request:
+        """A page request, rendered in Chromium (waiting for the items) when `render`."""
+        meta: dict[str, Any] = {"handle_httpstatus_all": True, "first_page": first, "rendered": render}
+        if render:
+            from scrapy_playwright.page import PageMethod
+
+            selectors = self.directory.selectors
+            wait_ms = int(min(self.config.crawl.timeout_seconds, 15) * 1000)
+            meta.update(playwright=True, playwright_page_methods=[
+                PageMethod(wait_for_items, selectors.wait_for or selectors.item, wait_ms)])
+        return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, meta=meta, dont_filter=render)
+
+    async def start(self) -> Any:
+        """The first directory page."""
+        if self.failure or self.directory is None:
+            return
+        self.seen_pages.add(self.directory.url)
+        yield self._request(self.directory.url, self.rendering, first=True)
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        """Extract items; re-render an app shell (auto); follow `next_page`."""
+        if response.status != 200:
+            reason = f"{response.url}: HTTP {response.status}"
+            self.fail(reason if response.meta.get("first_page") else f"paging stopped: {reason}")
+            yield self.quarantine(response.url, f"HTTP {response.status}")
+            return
+        html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        selectors = self.directory.selectors
+        items = extract_items(html, selectors)
+        if not items and self.mode == "auto" and not response.meta.get("rendered") and looks_like_app_shell(html):
+            self.logger.info("%s looks like a JavaScript app: rendering it with Chromium", response.url)
+            self.rendering = True
+            yield self._request(response.url, True, first=response.meta.get("first_page", False))
+            return
+        self.pages += 1
+        fetched_at, digest = utcnow_iso(), sha256_bytes(response.body)
+        good: list[dict[str, Any]] = []
+        for position, fields in enumerate(items):
+            record = html_listing(fields, self.directory.insurer, response.url, fetched_at, digest)
+            if record is None:
+                yield self.quarantine(response.url, f"item {position}: neither name nor NPI found", row=position,
+                                      raw=repr(fields))
+            elif record["npi"] and not is_valid_npi(record["npi"]):
+                yield self.quarantine(response.url, f"item {position}: invalid NPI {record['npi']!r}", row=position,
+                                      raw=repr(fields))
+            else:
+                good.append(record)
+        if good:
+            yield self.listings(good)
+        target = next_page_url(html, selectors.next_page, response.url)
+        limit = self.directory.max_pages or 100_000
+        if target and target not in self.seen_pages and len(self.seen_pages) < limit:
+            self.seen_pages.add(target)
+            yield self._request(target, self.rendering)
+
+    def on_error(self, failure: Any) -> Iterator[Any]:
+        """A page that failed after retries (network, SSRF/robots refusal, browser error)."""
+        reason = self.failure_reason(failure)
+        first = failure.request.meta.get("first_page")
+        self.fail(reason if first else f"paging stopped: {reason}")
+        yield self.quarantine(failure.request.url, reason)

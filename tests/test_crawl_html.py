@@ -1,0 +1,172 @@
+"""html_directory spider: static pages and a JavaScript app on 127.0.0.1, real Chromium, through the runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from httpserver import Reply, Request, serve
+
+from crawlers.config import Selectors
+from crawlers.parse.html import extract_items, looks_like_app_shell, next_page_url, split_address
+from crawlers.runner import run_spider
+
+HTML = Path(__file__).parent / "fixtures" / "directories" / "html"
+INSURER = "Cobalt Care"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SELECTORS = """[directory.selectors]
+item = ".provider-card"
+next_page = "a.next::attr(href)"
+name = ".name::text"
+npi = ".npi::text"
+specialty = ".specialty::text"
+address = ".address::text"
+phone = ".phone::text"
+accepting = ".accepting::text"
+plans = ".plans li::text"
+"""
+
+
+def write_config(tmp_path: Path, url: str, render_js: str) -> Path:
+    """A ghostcheck.toml with one HTML directory, loopback allowed, system Chromium."""
+    path = tmp_path / "ghostcheck.toml"
+    path.write_text(
+        f'[warehouse]\nlanding = "landing"\n\n[crawl]\nallow_private_networks = true\nautothrottle = false\n'
+        f'timeout_seconds = 15\nbrowser_executable = "{CHROMIUM}"\n\n[[directory]]\ninsurer = "{INSURER}"\n'
+        f'kind = "html"\nurl = "{url}"\nrender_js = "{render_js}"\n{SELECTORS}'
+    )
+    return path
+
+
+def read_landing(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
+    """Every record of one landing kind."""
+    files = sorted((tmp_path / "landing" / kind).rglob("*.jsonl"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+
+
+def crawl(config: Path):  # type: ignore[no-untyped-def]
+    """Run html_directory via the child-process runner."""
+    return run_spider("html_directory", str(config), "run1", {"insurer": INSURER}, timeout=120)
+
+
+def static_site(request: Request) -> Reply:
+    """Two static result pages (`?page=2` relative link)."""
+    if request.path == "/find-a-doctor":
+        page = parse_qs(request.query).get("page", ["1"])[0]
+        return Reply(200, (HTML / f"static_page{page}.html").read_text(), {"Content-Type": "text/html; charset=utf-8"})
+    return Reply(404, "not found")
+
+
+def js_app(request: Request) -> Reply:
+    """A single-page app: the HTML is an empty shell; app.js fetches /api/providers and renders cards."""
+    if request.path == "/search":
+        return Reply(200, (HTML / "app_shell.html").read_text(), {"Content-Type": "text/html"})
+    if request.path == "/static/app.js":
+        return Reply(200, (HTML / "app.js").read_text(), {"Content-Type": "application/javascript"})
+    if request.path == "/api/providers":
+        data = json.loads((HTML / "app_api.json").read_text())[parse_qs(request.query)["page"][0]]
+        return Reply(200, json.dumps(data), {"Content-Type": "application/json"})
+    return Reply(404, "not found")
+
+
+def test_static_directory_two_pages(tmp_path: Path) -> None:
+    """Static pages: nested markup, one-line addresses split, free-text accepting mapped, bad items quarantined."""
+    with serve(static_site) as server:
+        result = crawl(write_config(tmp_path, server.url("/find-a-doctor"), "never"))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    assert result.pages == 2
+    listings = {r["npi"]: r for r in read_landing(tmp_path, "listings")}
+    assert set(listings) == {"1234567893", "1245319599", "1003000126"}
+    maria = listings["1234567893"]
+    assert maria["provider_name"] == "Dr. Maria Gonzalez-Rivera, MD"
+    assert (maria["address"], maria["city"], maria["state"], maria["zip"]) == ("123 Main St. Ste 4", "Springfield", "IL", "62701")
+    assert (maria["accepting_status"], maria["accepting_raw"]) == ("accepting", "Accepting new patients")
+    assert maria["networks"] == ["Cobalt Silver HMO", "Cobalt Gold PPO"] and maria["phone"] == "(217) 555-0100"
+    assert maria["source_url"] == server.url("/find-a-doctor") and len(maria["payload_sha256"]) == 64
+    assert listings["1245319599"]["accepting_status"] == "existing_only"
+    assert listings["1245319599"]["city"] == "Peoria"  # address split over a <br>
+    assert listings["1003000126"]["accepting_status"] == "not_accepting"
+    assert listings["1003000126"]["source_url"].endswith("?page=2")
+    errors = sorted(q["error"] for q in read_landing(tmp_path, "quarantine"))
+    assert errors == ["item 0: invalid NPI '1234567890'", "item 2: neither name nor NPI found"]
+    assert not any(r.path.startswith("/static") for r in server.requests)  # no browser: no sub-resources
+
+
+def test_javascript_directory_rendered_with_chromium(tmp_path: Path) -> None:
+    """render_js = always: real Chromium runs app.js; cards of both pages become listings."""
+    with serve(js_app) as server:
+        result = crawl(write_config(tmp_path, server.url("/search?page=1"), "always"))
+    assert result.status == "ok", (result.reason, result.log_tail[-8:])
+    listings = {r["provider_name"]: r for r in read_landing(tmp_path, "listings")}
+    assert set(listings) == {"Dr. Alicia Moreno", "Dr. Ben Okafor", "Dr. Chloe Tran"}
+    assert listings["Dr. Ben Okafor"]["accepting_status"] == "waitlist"
+    assert listings["Dr. Chloe Tran"]["zip"] == "04102" and listings["Dr. Chloe Tran"]["source_url"].endswith("page=2")
+    assert server.requests_to("/api/providers")  # the page's own script fetched the data
+
+
+def test_javascript_directory_is_empty_without_rendering(tmp_path: Path) -> None:
+    """render_js = never on the same app: the shell has no cards, so nothing is listed (and no script runs)."""
+    with serve(js_app) as server:
+        result = crawl(write_config(tmp_path, server.url("/search?page=1"), "never"))
+    assert result.status == "ok" and result.items == 0
+    assert read_landing(tmp_path, "listings") == []
+    assert not server.requests_to("/api/providers")
+
+
+def test_auto_renders_an_app_shell(tmp_path: Path) -> None:
+    """render_js = auto: the static fetch finds no items on an app shell, so the page is rendered."""
+    with serve(js_app) as server:
+        result = crawl(write_config(tmp_path, server.url("/search?page=1"), "auto"))
+    assert result.status == "ok", (result.reason, result.log_tail[-8:])
+    assert result.items == 3
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("123 Main St. Ste 4, Springfield, IL 62701", ("123 Main St. Ste 4", "Springfield", "IL", "62701")),
+    ("PO Box 12, Anchorage AK 99501-1234", ("PO Box 12", "Anchorage", "AK", "99501-1234")),
+    ("Suite 5", ("Suite 5", None, None, None)),
+])
+def test_split_address(text: str, expected: tuple[Any, ...]) -> None:
+    """One-line addresses split into street/city/state/zip; unparseable ones stay whole in `address`."""
+    place = split_address(text)
+    assert (place["address"], place["city"], place["state"], place["zip"]) == expected
+
+
+def test_selector_helpers() -> None:
+    """`::text` takes the element's whole text, `::attr()` attributes; app shells are recognized."""
+    html = '<div class="c"><b class="n">Dr <i>Ann</i> Lee</b><a class="next" href="/p/2">next</a></div>'
+    items = extract_items(html, Selectors(item=".c", name=".n::text", website="a::attr(href)"))
+    assert items == [{"name": "Dr Ann Lee", "website": "/p/2"}]
+    assert next_page_url(html, "a.next", "https://x.org/p/1") == "https://x.org/p/2"
+    assert looks_like_app_shell((HTML / "app_shell.html").read_text())
+    assert not looks_like_app_shell((HTML / "static_page1.html").read_text())
+
+
+def test_settings_from_config_adds_playwright_only_for_js() -> None:
+    """Static crawls get no browser handlers; JS crawls get scrapy-playwright with the configured Chromium."""
+    from crawlers.config import CrawlConfig
+    from crawlers.settings import settings_from_config
+
+    crawl = CrawlConfig(user_agent="gc-test/1", obey_robots=False, browser_executable="/opt/chrome/chrome",
+                        timeout_seconds=7, allow_private_networks=False)
+    static = settings_from_config(crawl)
+    assert "DOWNLOAD_HANDLERS" not in static and static["ROBOTSTXT_OBEY"] is False
+    assert static["USER_AGENT"] == "gc-test/1" and static["DOWNLOAD_TIMEOUT"] == 7
+    js = settings_from_config(crawl, render_js=True)
+    assert js["DOWNLOAD_HANDLERS"]["https"].endswith("ScrapyPlaywrightDownloadHandler")
+    assert js["PLAYWRIGHT_LAUNCH_OPTIONS"]["executable_path"] == "/opt/chrome/chrome"
+    assert "--no-sandbox" in js["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
+
+    class FakeBrowserRequest:  # the two attributes Playwright's Request exposes to the predicate
+        def __init__(self, url: str, resource_type: str = "script") -> None:
+            """Hold the URL and resource type."""
+            self.url, self.resource_type = url, resource_type
+
+    abort = js["PLAYWRIGHT_ABORT_REQUEST"]
+    assert abort(FakeBrowserRequest("http://127.0.0.1:8080/app.js"))  # SSRF guard inside the browser too
+    assert abort(FakeBrowserRequest("http://10.0.0.5/x.png", "image"))
+    assert not abort(FakeBrowserRequest("data:text/plain,hi"))

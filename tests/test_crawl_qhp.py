@@ -1,0 +1,139 @@
+"""qhp_directory spider: index.json -> providers.json (plain and gzip, chunked) on 127.0.0.1, through the runner."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from httpserver import Reply, chunks, serve
+
+from crawlers.parse.qhp import EntryError, index_urls, provider_listings
+from crawlers.runner import run_spider
+
+FIXTURES = Path(__file__).parent / "fixtures" / "directories"
+INSURER = "Prairie Health"
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    """A ghostcheck.toml with one QHP directory, loopback allowed."""
+    path = tmp_path / "ghostcheck.toml"
+    path.write_text(f'[warehouse]\nlanding = "landing"\n\n[crawl]\nallow_private_networks = true\nautothrottle = false\n'
+                    f'timeout_seconds = 10\n\n[[directory]]\ninsurer = "{INSURER}"\nkind = "qhp"\nurl = "{url}"\n')
+    return path
+
+
+def read_landing(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
+    """Every record of one landing kind."""
+    files = sorted((tmp_path / "landing" / kind).rglob("*.jsonl"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+
+
+def crawl(config: Path):  # type: ignore[no-untyped-def]
+    """Run qhp_directory via the child-process runner."""
+    return run_spider("qhp_directory", str(config), "run1", {"insurer": INSURER}, timeout=90)
+
+
+def qhp_routes(providers: bytes) -> dict[str, Any]:
+    """index.json with relative provider/plan URLs; providers streamed in small chunks, the second file gzipped."""
+    index = {"provider_urls": ["data/providers.json", "data/providers-2.json.gz"], "plan_urls": ["data/plans.json"],
+             "formulary_urls": []}
+    second = gzip.compress((FIXTURES / "qhp_providers_2.json").read_bytes())
+    return {
+        "/cms/index.json": (200, {"Content-Type": "application/json"}, json.dumps(index)),
+        "/cms/data/providers.json": Reply(200, headers={"Content-Type": "application/json"}, stream=list(chunks(providers, 97))),
+        "/cms/data/providers-2.json.gz": (200, {"Content-Type": "application/gzip"}, second),
+        "/cms/data/plans.json": (200, {"Content-Type": "application/json"}, "[]"),
+    }
+
+
+def test_index_providers_several_addresses_and_plans(tmp_path: Path) -> None:
+    """Every address is a listing with the entry's plans; bad entries are quarantined with URL and index."""
+    with serve(qhp_routes((FIXTURES / "qhp_providers.json").read_bytes())) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    listings = read_landing(tmp_path, "listings")
+    jane = sorted((r for r in listings if r["npi"] == "1234567893"), key=lambda r: r["source_key"])
+    assert [r["source_key"] for r in jane] == ["1234567893|0", "1234567893|1", "1234567893|2"]
+    assert [r["city"] for r in jane] == ["Springfield", "Peoria", "Urbana"]
+    assert jane[0]["address"] == "123 Main Street Suite 4" and jane[2]["address"] == "1 Hospital Plaza"
+    assert jane[1]["phone"] == "309-555-0111" and jane[1]["zip"] == "61602-1234"
+    assert (jane[0]["first_name"], jane[0]["middle_name"], jane[0]["last_name"], jane[0]["credentials"]) == (
+        "Jane", "Q", "Doe", "MD")
+    assert [(p["plan_id"], p["network_tier"], p["years"]) for p in jane[0]["plans"]] == [
+        ("12345IL0010001", "PREFERRED", [2025, 2026]), ("12345IL0020002", "NON-PREFERRED", [2026])]
+    assert jane[0]["specialty"] == "Family Medicine" and jane[0]["raw"]["specialties"] == ["Family Medicine", "Sports Medicine"]
+    assert jane[0]["accepting_status"] == "accepting" and jane[0]["last_updated"] == "2026-08-15"
+    assert jane[0]["raw"]["languages"] == ["English", "Spanish"]
+    assert len({r["payload_sha256"] for r in jane}) == 1 and jane[0]["source_url"].endswith("/cms/data/providers.json")
+    omar = next(r for r in listings if r["npi"] == "1245319599")  # numeric NPI in the file
+    assert omar["accepting_status"] == "not_accepting" and omar["specialty"] == "Pediatrics"
+    facility = next(r for r in listings if r["npi"] == "1003000126")
+    assert facility["provider_name"] == facility["practice_name"] == "Springfield Imaging Center"
+    lena = next(r for r in listings if r["last_name"] == "Park")  # from the gzipped file
+    assert lena["accepting_status"] == "accepting" and lena["source_url"].endswith(".json.gz")
+    assert len(listings) == 3 + 1 + 1 + 1
+    quarantine = {q["row"]: q for q in read_landing(tmp_path, "quarantine")}
+    assert set(quarantine) == {2, 3, 5}
+    assert "invalid NPI" in quarantine[2]["error"] and quarantine[2]["file"].endswith("/cms/data/providers.json")
+    assert "neither name nor facility_name" in quarantine[5]["error"]
+    sources = read_landing(tmp_path, "sources")
+    assert (sources[0]["status"], sources[0]["items"], sources[0]["pages"]) == ("ok", 6, 3)
+
+
+def test_truncated_providers_file_keeps_good_entries(tmp_path: Path) -> None:
+    """A providers file cut off mid-array: entries before the break land, the break is quarantined, source failed."""
+    text = (FIXTURES / "qhp_providers.json").read_bytes()
+    cut = text[: text.index(b'"npi": "1003000126"')]
+    with serve(qhp_routes(cut)) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "failed" and "malformed JSON after entry" in result.reason
+    npis = {r["npi"] for r in read_landing(tmp_path, "listings")}
+    assert {"1234567893", "1245319599", "1679576722"} <= npis and "1003000126" not in npis
+    assert any("providers.json" in q["file"] and "malformed JSON" in q["error"] for q in read_landing(tmp_path, "quarantine"))
+
+
+def test_missing_index_is_a_failed_source(tmp_path: Path) -> None:
+    """A 404 index gives one failed source naming the URL and status."""
+    with serve({}) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "failed" and "index.json" in result.reason and "404" in result.reason
+    assert read_landing(tmp_path, "listings") == []
+
+
+def test_pure_helpers() -> None:
+    """index URLs resolve relative paths; an entry without addresses still yields one listing."""
+    providers, plans = index_urls({"provider_urls": ["p.json", "https://cdn.example.org/x.json", " p.json"], "plan_urls": ["q.json"]},
+                                  "https://h.example.org/dir/index.json")
+    assert providers == ["https://h.example.org/dir/p.json", "https://cdn.example.org/x.json"]
+    assert plans == ["https://h.example.org/dir/q.json"]
+    rows = provider_listings({"npi": "1234567893", "type": "INDIVIDUAL", "name": {"first": "A", "last": "B"}},
+                             "X", "u", "t", 0)
+    assert len(rows) == 1 and rows[0]["address"] is None and rows[0]["accepting_status"] == "unknown"
+    try:
+        index_urls({"plan_urls": []}, "u")
+    except EntryError as exc:
+        assert "provider_urls" in str(exc)
+    else:
+        raise AssertionError("index without provider_urls accepted")
+
+
+def test_cli_crawl_directories_one_failing(tmp_path: Path, monkeypatch: Any) -> None:
+    """`ghostcheck crawl directories`: a failing directory (missing token) does not stop the QHP one; exit 0."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.delenv("GHOSTCHECK_TEST_NO_SUCH_TOKEN", raising=False)
+    with serve(qhp_routes((FIXTURES / "qhp_providers.json").read_bytes())) as server:
+        config = write_config(tmp_path, server.url("/cms/index.json"))
+        config.write_text(config.read_text() + f'\n[[directory]]\ninsurer = "Locked FHIR"\nkind = "fhir"\n'
+                          f'url = "{server.url("/fhir")}"\ntoken_env = "GHOSTCHECK_TEST_NO_SUCH_TOKEN"\n')
+        result = CliRunner().invoke(app, ["crawl", "directories", "-c", str(config), "--run-id", "r7"])
+        assert result.exit_code == 0, result.output
+        assert f"ok     {INSURER} (qhp): 6 listings from 3 pages" in result.output
+        assert "failed Locked FHIR (fhir): Locked FHIR: environment variable GHOSTCHECK_TEST_NO_SUCH_TOKEN" in result.output
+        assert (tmp_path / "landing" / "sources" / "prairie-health" / "r7.jsonl").exists()
+        only_failing = CliRunner().invoke(app, ["crawl", "directories", "-c", str(config), "--insurer", "locked fhir"])
+        assert only_failing.exit_code == 1
