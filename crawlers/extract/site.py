@@ -92,6 +92,9 @@ def _merge_insurers(pages: Sequence[PageClaims]) -> tuple[list[str], list[str]]:
     return accepted, rejected
 
 
+SITE_FACTS_CONFIDENCE = 0.85
+
+
 def aggregate_site(pages: Sequence[PageClaims], site_url: str, seed: Mapping[str, Any], observed_at: str) -> list[dict[str, Any]]:
     """One practice-level observation for the site plus one per provider whose status the site states separately."""
     pages = [p for p in pages if p is not None]
@@ -134,8 +137,11 @@ def aggregate_site(pages: Sequence[PageClaims], site_url: str, seed: Mapping[str
         "evidence_url": evidence_page.url if evidence_page else site_url,
         "evidence_text": deciding.snippet if deciding else "",
         "evidence_sha256": evidence_page.page_sha256 if evidence_page else "",
-        "confidence": round(deciding.confidence if deciding else 0.5, 3),
-        "raw": {"pages": [{"url": p.url, "kind": p.page_kind, "sha256": p.page_sha256, "status": p.status} for p in pages]},
+        # The record's confidence is that of its status claim; with no status claim, only the site's
+        # own phones, addresses, roster and insurer lists remain, read directly off its pages.
+        "confidence": round(deciding.confidence if deciding else SITE_FACTS_CONFIDENCE, 3),
+        "raw": {"pages": [{"url": p.url, "kind": p.page_kind, "sha256": p.page_sha256, "status": p.status} for p in pages],
+                "npis": list(seed.get("npis") or [])},
     }
     records = [practice]
     by_provider: dict[str, list[tuple[StatusClaim, PageClaims]]] = {}
@@ -155,6 +161,7 @@ def aggregate_site(pages: Sequence[PageClaims], site_url: str, seed: Mapping[str
         records.append(
             {
                 **base,
+                "npi": None,  # the seed's NPI is one provider's; this record names its own provider
                 "observation_id": observation_id(site_url, name, hashes),
                 "provider_name": name,
                 "accepting_status": provider_status,

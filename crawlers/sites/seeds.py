@@ -252,7 +252,7 @@ def seeds_from_listings(records: Iterable[dict[str, Any]], origin: str = "direct
         if not website or not isinstance(website, str):
             continue
         try:
-            yield make_seed(
+            seed = make_seed(
                 website,
                 origin=record.get("source_url") or origin,
                 practice_name=record.get("practice_name"),
@@ -262,6 +262,10 @@ def seeds_from_listings(records: Iterable[dict[str, Any]], origin: str = "direct
             )
         except SeedError:
             continue
+        # A directory names one provider of the practice: its NPI is a hint for linking (npis),
+        # never the practice's own identity (a site's claims are not that provider's alone).
+        seed.npi = None
+        yield seed
 
 
 def read_listing_records(landing_root: str) -> Iterator[dict[str, Any]]:
