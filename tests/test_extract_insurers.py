@@ -80,3 +80,16 @@ def test_parenthesized_abbreviation_is_not_a_second_insurer() -> None:
     """'United Healthcare (UHC)' is one insurer; the 'of <State>' of a Blue plan is kept."""
     assert insurers("We accept United Healthcare (UHC) and Blue Cross and Blue Shield of Texas (BCBSTX).") == (
         ["United Healthcare", "Blue Cross and Blue Shield of Texas"], [])
+
+
+def test_prose_inside_layout_tables_is_read_as_prose() -> None:
+    """Old sites lay pages out with tables: a sentence in a cell is prose, not a plan-table row."""
+    from crawlers.extract.page import extract_page
+
+    one_cell = "<table><tr><td><p>Please note: we no longer accept Harbor Mutual.</p></td></tr></table>"
+    page = extract_page(one_cell, "http://p.example/", "2026-01-01", "h", known_insurers=["Harbor Mutual"])
+    assert (page.insurers_accepted, page.insurers_not_accepted) == ([], ["Harbor Mutual"])
+    two_cells = ("<table><tr><td>Billing</td><td>We accept Aetna, Cigna and Harbor Mutual for all visits "
+                 "to our office and our lab.</td></tr></table>")
+    page = extract_page(two_cells, "http://p.example/", "2026-01-01", "h", known_insurers=["Harbor Mutual"])
+    assert page.insurers_accepted == ["Aetna", "Cigna", "Harbor Mutual"] and page.insurers_not_accepted == []

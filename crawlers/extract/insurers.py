@@ -224,6 +224,13 @@ def find_insurer_claims(blocks: Sequence[Block], known_insurers: Sequence[str] =
             while j < len(blocks) and blocks[j].row == block.row:
                 j += 1
             cells = [b.text.replace("\n", " ") for b in blocks[i:j]]
+            if j - i == 1 or any(len(c.split()) > 12 for c in cells):
+                # A layout table (one cell, or prose in the first cell): read its cells as prose.
+                for k in range(i, j):
+                    claims.extend(_block_claims(blocks[k], k, finder, None))
+                    previous_text = blocks[k].text
+                i = j
+                continue
             if all(b.tag == "th" for b in blocks[i:j]) or _HEADER_CELL.match(cells[0]):
                 i = j
                 continue
