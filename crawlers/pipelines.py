@@ -90,6 +90,9 @@ class LandingPipeline:
             return
         record = source_record(spider.source_name or spider.name, spider.directory_kind, spider.failure, reason,
                                self.items, spider.pages, spider.started_at)
+        stats = getattr(spider, "source_stats", None)
+        if stats:
+            record["stats"] = stats  # e.g. the site crawl's reached/unreachable sites with their errors
         path = write_records(spider.landing_root, "sources", spider.source_name or spider.name, spider.run_id, [record])
         spider.landing_files.append(path)
         spider.outcome = record

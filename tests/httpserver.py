@@ -27,6 +27,20 @@ from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threaded server that ignores clients hanging up mid-response (truncated downloads, timeouts)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about BrokenPipe / ConnectionReset; report anything else as usual."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Reply:
     """One HTTP response: status, headers, body (str/bytes) or a byte-chunk stream."""
@@ -75,7 +89,7 @@ class TestServer:
         self.requests: list[Request] = []
         self._calls: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -47,6 +47,7 @@ KIND_COLUMNS: dict[str, dict[str, str]] = {
     "sources": {
         "source": "VARCHAR", "kind": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR",
         "items": "BIGINT", "pages": "BIGINT", "started_at": "VARCHAR", "finished_at": "VARCHAR",
+        "stats": "JSON",
     },
 }
 KINDS = tuple(KIND_COLUMNS)
@@ -236,7 +237,7 @@ def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> in
         f"""
         INSERT INTO source_runs
         SELECT ?, s.source, s.kind, s.status, s.reason, s.items, s.pages,
-               {ts('s.started_at')}, {ts('s.finished_at')}
+               {ts('s.started_at')}, {ts('s.finished_at')}, s.stats
         FROM _stage s WHERE s._row NOT IN (SELECT _row FROM _errors)
         """,
         [run_id],
