@@ -1,0 +1,94 @@
+"""The reconciliation run: normalize -> link -> compare -> findings + metrics, over the warehouse views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from reconcile.batch import prepare
+from reconcile.compare import build_evidence
+from reconcile.findings import build_findings
+from reconcile.link import link_all
+from reconcile.metrics import compute_metrics, with_call_metrics
+from reconcile.settings import ReconcileSettings
+
+OBSERVED_VALUE_COLUMNS = ("listing_id", "insurer", "field", "directory_value", "observed_value", "agrees",
+                          "evidence_source", "observation_id", "observed_at")
+
+
+@dataclass
+class ReconcileResult:
+    """Everything one run decided: links, findings, metrics, per-listing observed values, and stage timings."""
+
+    as_of: dt.date
+    links: pa.Table
+    findings: pa.Table
+    metrics: pa.Table
+    observed_values: pa.Table
+    listings_checked: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this module's TEMP tables (rc_* and _rc_*) so a run starts clean and frees memory at the end."""
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
+        "(starts_with(table_name, 'rc_') OR starts_with(table_name, '_rc_'))"
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+
+
+def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Per listing and field: the listing's value and the deciding evidence's value (listing history)."""
+    return con.execute(
+        """
+        SELECT v.listing_id, l.insurer, v.field,
+               CASE v.field WHEN 'accepting_status' THEN l.status WHEN 'phone' THEN l.phone
+                            WHEN 'reachable' THEN l.phone WHEN 'address' THEN l.address_display
+                            WHEN 'provider' THEN l.name_text WHEN 'insurer' THEN l.insurer END AS directory_value,
+               v.observed_value, NOT v.contradicts AS agrees, v.source AS evidence_source,
+               v.observation_id, v.observed_at
+        FROM rc_verdict v JOIN rc_l l USING (listing_id)
+        ORDER BY v.listing_id, v.field
+        """
+    ).to_arrow_table()
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ReconcileSettings) -> ReconcileResult:
+    """Reconcile the `listings` view against the `observations` view (and other directories) as of a date.
+
+    Reads views and writes only TEMP tables; the caller persists the result with warehouse.store.save_reconcile.
+    """
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    timings: dict[str, float] = {}
+    _drop_temp_tables(con)
+    start = time.perf_counter()
+    prep = prepare(con, settings)
+    timings["normalize"] = time.perf_counter() - start
+    start = time.perf_counter()
+    links = link_all(con, prep, settings.link_threshold, settings.threads)
+    timings["link"] = time.perf_counter() - start
+    start = time.perf_counter()
+    build_evidence(con, prep)
+    timings["compare"] = time.perf_counter() - start
+    start = time.perf_counter()
+    findings = build_findings(con, as_of, settings.stale_days, settings.min_confidence)
+    observed = _observed_values(con)
+    timings["findings"] = time.perf_counter() - start
+    start = time.perf_counter()
+    metrics = with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days))
+    timings["metrics"] = time.perf_counter() - start
+    checked = con.execute(
+        "SELECT count(DISTINCT listing_id) FROM rc_verdict JOIN rc_l USING (listing_id) WHERE role = 'audited'"
+    ).fetchone()[0]
+    counts = dict(prep.counts, links=links.num_rows, findings=findings.num_rows)
+    _drop_temp_tables(con)
+    return ReconcileResult(as_of=as_of, links=links, findings=findings, metrics=metrics, observed_values=observed,
+                           listings_checked=int(checked), timings=timings, counts=counts)

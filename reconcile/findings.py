@@ -1,0 +1,49 @@
+"""Finding rows: the stable finding key and the assembled, filtered findings table of one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import duckdb
+import pyarrow as pa
+
+from reconcile.compare import cross_findings_sql, field_findings_sql, stale_findings_sql
+
+FINDING_COLUMNS = (
+    "finding_id", "finding_type", "insurer", "listing_id", "npi", "provider_name", "address", "field",
+    "directory_value", "observed_value", "evidence_source", "evidence_url", "evidence_text", "observed_at",
+    "severity", "confidence", "evidence_sha256", "observation_id", "link_method", "link_score",
+)
+
+
+def finding_key(insurer: str, listing_id: str, finding_type: str, field: str) -> str:
+    """Stable id of a finding across runs: sha1(insurer|listing_id|finding_type|field)[:16]."""
+    return hashlib.sha1(f"{insurer}|{listing_id}|{finding_type}|{field}".encode("utf-8")).hexdigest()[:16]
+
+
+def finding_key_sql(prefix: str = "") -> str:
+    """The same key as finding_key, computed in DuckDB SQL over columns (optionally qualified by prefix)."""
+    cols = [f"{prefix}{c}" for c in ("insurer", "listing_id", "finding_type", "field")]
+    return f"substr(sha1(concat_ws('|', {', '.join(cols)})), 1, 16)"
+
+
+def build_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: int, min_confidence: float) -> pa.Table:
+    """Every finding of the run (one per finding key, confidence >= min_confidence) as an Arrow table."""
+    union = " UNION ALL ".join(
+        f"SELECT * FROM ({sql})" for sql in (field_findings_sql(), stale_findings_sql(as_of, stale_days),
+                                             cross_findings_sql())
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE rc_findings AS
+        SELECT {finding_key_sql()} AS finding_id, * FROM ({union})
+        WHERE confidence >= {float(min_confidence)}
+        QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY confidence DESC, observed_at DESC) = 1
+        """
+    )
+    columns = ", ".join(
+        f"CAST({c} AS VARCHAR) AS {c}" if c in ("npi", "evidence_sha256", "observation_id", "link_method") else c
+        for c in FINDING_COLUMNS
+    )
+    return con.execute(f"SELECT {columns} FROM rc_findings ORDER BY finding_id").to_arrow_table()
