@@ -119,8 +119,13 @@ def site_parts(url: str | None) -> tuple[str, str] | None:
     if not host or "." not in host:
         return None
     extracted = _EXTRACT(host)
-    domain = extracted.top_domain_under_public_suffix if hasattr(extracted, "top_domain_under_public_suffix") else ""
-    domain = domain or extracted.registered_domain or host
+    domain = getattr(extracted, "top_domain_under_public_suffix", "") or host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and port not in (80, 443):
+        domain = f"{domain}:{port}"  # two practices on one host but different ports are two sites
     segments = [s for s in parts.path.lower().split("/") if s and not _INDEX_PAGES.match(s)]
     return domain, (segments[0] if segments else "")
 
