@@ -142,6 +142,9 @@ class AlertsConfig(_Strict):
     email_to: list[str] = Field(default_factory=list)
     min_severity: Severity = "high"
     report_url: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_listed: int = Field(default=20, ge=1, le=500)
+    smtp_env_prefix: str = Field(default="GHOSTCHECK_SMTP", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ReportConfig(_Strict):

@@ -192,6 +192,11 @@ def audit_flow(config_path: str, as_of: str | None = None, report_dir: str | Non
     _artifacts(result, top_findings(config_path))
     for source in result.failed_sources:
         get_run_logger().warning("source missing from this run: %s (%s)", source.source, source.reason)
+    # --- alerts (flows/alerts.py): new serious findings to [alerts] destinations; never fails the audit ---
+    if cfg.alerts.webhook_url or cfg.alerts.email_to:
+        from flows.alerts import alerts_task
+
+        alerts_task(config_path, run, day, result.report_index)
     return result.to_dict()
 
 

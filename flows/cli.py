@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "audit",
     "demo",
     "export",
+    "compliance",
+    "history",
 )
 
 

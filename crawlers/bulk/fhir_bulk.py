@@ -211,17 +211,10 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
         con = duckdb.connect()
         con.execute(f"SET temp_directory = '{tmp}/spill'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         con.execute(MACROS)
         nucc_table(con)
         quarantine = []
-        try:
-            _register(con, result.files, ignore_errors=False)
-            con.execute("SELECT count(*) FROM practitionerrole").fetchone()
-            for kind in ("practitioner", "location", "organization", "healthcareservice"):
-                con.execute(f"SELECT count(*) FROM {kind}").fetchone()
-        except duckdb.Error:
-            quarantine = _quarantine_bad_files(con, result.files)
-            _register(con, result.files, ignore_errors=True)
         trust = directory.trust_last_updated if directory.trust_last_updated is not None else False
         sql = listings_sql(directory.insurer, directory.url, utcnow_iso(), trust)
         target = f"{landing_root.rstrip('/')}/listings/{slugify(directory.insurer)}/{run_id}.parquet"
@@ -229,7 +222,14 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
         fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
         local_out = f"{tmp}/listings.parquet"
         role = directory.role.replace("'", "''")
-        con.execute(f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out}' (FORMAT parquet)")
+        copy = f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out}' (FORMAT parquet)"
+        _register(con, result.files, ignore_errors=False)
+        try:  # one pass in the normal case; only a file DuckDB rejects is scanned line by line
+            con.execute(copy)
+        except duckdb.Error:
+            quarantine = _quarantine_bad_files(con, result.files)
+            _register(con, result.files, ignore_errors=True)
+            con.execute(copy)
         result.listings = int(con.execute(f"SELECT count(*) FROM read_parquet('{local_out}')").fetchone()[0])
         con.close()
         fs.put_file(local_out, fs_path + ".tmp")

@@ -81,6 +81,7 @@ def build_report(
     metrics = data.metrics_rows(con, rels, scope)
     head = data.headline(con, rels, sql, metrics)
     series = data.run_series(con, rels, scope)
+    compliance = data.compliance_rows(con, rels, scope)
     src = data.sources(con, rels, scope)
     say("exporting findings")
     exports = export_findings(con, out, sql=sql, metrics_sql=_metrics_sql(rels, metrics, scope))
@@ -110,6 +111,8 @@ def build_report(
         src=src,
         accuracy_svg=svg.accuracy_chart(metrics),
         runs_svg=svg.runs_chart(series),
+        compliance=[c for c in compliance if c.get("finding_type") == "all"],
+        compliance_by_type=[c for c in compliance if c.get("finding_type") != "all"],
         findings_json=embed_json(payload),
         exports=sorted(exports),
     )
@@ -263,6 +266,13 @@ def _fmt_int(value: Any) -> str:
     return f"{int(value):,}"
 
 
+def _days(value: Any) -> str:
+    """A number of days with one decimal at most, '–' when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):,.1f}".removesuffix(".0")
+
+
 def _metric_value(m: dict[str, Any]) -> str:
     """A metric's value: proportions as percentages, anything else as a number."""
     v = m.get("value")
@@ -305,6 +315,7 @@ def render(**context: Any) -> str:
         fmt_int=_fmt_int,
         metric_value=_metric_value,
         bar=_bar,
+        days=_days,
         max_type=max([t["open"] for t in head["by_type"]] or [0]),
     )
     return env.get_template("index.html.j2").render(**context)

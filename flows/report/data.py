@@ -356,3 +356,24 @@ def evidence_snapshots(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]
     order = "fetched_at" if "fetched_at" in cols else "url"
     rows = con.execute(f"SELECT url, arg_max({snap}, {order}) FROM evidence WHERE url IS NOT NULL GROUP BY url").fetchall()
     return {url: (str(path) if path else None) for url, path in rows}
+
+
+def compliance_rows(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope: Scope) -> list[dict[str, Any]]:
+    """The compliance figures as of the report's date (the chosen run's as-of), insurer rows then finding types."""
+    if "compliance" not in rels:
+        return []
+    day = scope.as_of
+    if day is None and scope.run.as_of:
+        try:
+            day = dt.date.fromisoformat(scope.run.as_of[:10])
+        except ValueError:
+            day = None
+    try:
+        if day is not None:
+            cur = con.execute("SELECT * FROM compliance_at(CAST(? AS DATE))", [day])
+        else:
+            cur = con.execute("SELECT * FROM compliance")
+    except duckdb.Error:
+        return []  # a warehouse whose compliance macro is missing or broken: no section rather than no report
+    names = [d[0] for d in cur.description]
+    return [_plain(dict(zip(names, row))) for row in cur.fetchall()]
