@@ -8,7 +8,8 @@ Scrapy crawl runs in its own child process (see crawlers/runner.py).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import time
+from typing import Any, Callable
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -39,14 +40,24 @@ def _retry_transient(task_: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def _log_progress(source: str, event: dict[str, Any]) -> None:
-    """Forward a child crawl's progress/log event to the Prefect run logger."""
+def progress_logger(every_seconds: float = 5.0) -> Callable[[str, dict[str, Any]], None]:
+    """A callback forwarding a child crawl's log lines, and its progress at most every few seconds, to Prefect."""
     logger = get_run_logger()
-    if "log" in event:
-        logger.info("%s: %s", source, event["log"])
-    else:
+    last = {"at": 0.0}
+
+    def log(source: str, event: dict[str, Any]) -> None:
+        """Log one progress/log event (progress throttled)."""
+        if "log" in event:
+            logger.info("%s: %s", source, event["log"])
+            return
+        now = time.monotonic()
+        if now - last["at"] < every_seconds:
+            return
+        last["at"] = now
         shown = ", ".join(f"{k}={v}" for k, v in event.items() if k in {"pages", "items", "stage", "event"})
         logger.info("%s: %s", source, shown or event)
+
+    return log
 
 
 def _checked(outcome: SourceOutcome) -> dict[str, Any]:
@@ -61,7 +72,7 @@ def _checked(outcome: SourceOutcome) -> dict[str, Any]:
 def crawl_directory_task(config_path: str, insurer: str, run_id: str) -> dict[str, Any]:
     """Crawl one insurer directory."""
     cfg = load_config(config_path)
-    return _checked(pipeline.crawl_directory(cfg, insurer, run_id, _log_progress))
+    return _checked(pipeline.crawl_directory(cfg, insurer, run_id, progress_logger()))
 
 
 @task(name="crawl-sites", task_run_name="crawl sites {shard}/{shards}", retries=1, retry_delay_seconds=2,
@@ -69,7 +80,7 @@ def crawl_directory_task(config_path: str, insurer: str, run_id: str) -> dict[st
 def crawl_sites_task(config_path: str, run_id: str, shard: int = 0, shards: int = 1) -> dict[str, Any]:
     """Crawl one shard of the practice websites."""
     cfg = load_config(config_path)
-    return _checked(pipeline.crawl_sites(cfg, run_id, _log_progress, shard=shard, shards=shards))
+    return _checked(pipeline.crawl_sites(cfg, run_id, progress_logger(), shard=shard, shards=shards))
 
 
 @task(name="ingest-reports", cache_policy=NO_CACHE, persist_result=False)

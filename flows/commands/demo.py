@@ -21,7 +21,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         serve: bool = typer.Option(False, "--serve", help="After the run, serve the report on 127.0.0.1 until Ctrl-C."),
         seed: int = typer.Option(7, "--seed", help="Seed of the generated world (same seed, same world)."),
         practices: int = typer.Option(50, "--practices", min=8, max=500, help="Number of practices in the world."),
-        prefect: bool = typer.Option(False, "--prefect/--no-prefect", help="Run the audit as a Prefect flow (slower start)."),
+        prefect: bool = typer.Option(True, "--prefect/--no-prefect",
+                                     help="Run the audit as a Prefect flow on a temporary local server (default), "
+                                          "or call the same steps directly."),
         port: int = typer.Option(0, "--port", min=0, max=65535, help="Port for --serve (0: any free port)."),
     ) -> None:
         """Run the whole chain on a generated local world (3 insurer directories, ~50 practice sites, reports)."""
