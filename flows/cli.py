@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import PackageNotFoundError, version
 
 import typer
@@ -64,9 +65,9 @@ def build_app() -> typer.Typer:
     ) -> None:
         """ghostcheck: find ghost listings in provider directories."""
         ctx.obj = {"quiet": quiet, "verbose": verbose}
+        # ghostcheck never phones home: no Prefect server analytics unless the user turns them on.
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         if verbose:
-            import os
-
             os.environ["GHOSTCHECK_DEBUG"] = "1"
 
     for name in COMMAND_MODULES:

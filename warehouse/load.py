@@ -105,22 +105,26 @@ def _columns_sql(kind: str) -> str:
     return "{" + ", ".join(f"'{name}': '{typ}'" for name, typ in KIND_COLUMNS[kind].items()) + "}"
 
 
-def _stage_json(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> None:
-    """Stage a JSON Lines file as TEMP `_stage`; malformed lines go to TEMP `_bad_lines`."""
-    con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute("DROP TABLE IF EXISTS _bad_lines")
+def _stage_json(con: duckdb.DuckDBPyConnection, path: str, kind: str, exact_lines: bool = False) -> bool:
+    """Stage a JSON Lines file as view `_stage` (with `_row`); malformed lines go to TEMP `_bad_lines`.
+
+    The fast path lets DuckDB's parallel reader parse the file and numbers rows by their order
+    (`rowid`); it returns True. The exact path reads raw lines, so malformed lines can be
+    quarantined and row numbers are true line numbers even with blank lines; it returns False.
+    """
+    _drop_stage(con)
     con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, error VARCHAR, raw_text VARCHAR)")
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE _stage AS SELECT row_number() OVER () AS _row, * "
-            f"FROM read_json(?, columns={_columns_sql(kind)}, format='newline_delimited', "
-            f"maximum_object_size=67108864)",
-            [path],
-        )
-        return
-    except duckdb.Error:
-        con.execute("DROP TABLE IF EXISTS _stage")
-    # Slow path: read raw lines so each malformed one can be quarantined with its number.
+    if not exact_lines:
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE _stage_data AS SELECT * FROM read_json(?, columns={_columns_sql(kind)}, "
+                f"format='newline_delimited', maximum_object_size=67108864)",
+                [path],
+            )
+            con.execute("CREATE TEMP VIEW _stage AS SELECT rowid + 1 AS _row, * FROM _stage_data")
+            return True
+        except duckdb.Error:
+            con.execute("DROP TABLE IF EXISTS _stage_data")
     con.execute(
         "CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _row, line "
         "FROM read_csv(?, columns={'line': 'VARCHAR'}, header=false, delim=E'\\x01', quote='', "
@@ -133,23 +137,41 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> None:
     )
     structure = json.dumps({name: typ for name, typ in KIND_COLUMNS[kind].items()})
     con.execute(
-        f"CREATE TEMP TABLE _stage AS SELECT _row, unnest(json_transform(line, '{structure}')) "
+        f"CREATE TEMP TABLE _stage_data AS SELECT _row, unnest(json_transform(line, '{structure}')) "
         "FROM _lines WHERE line IS NOT NULL AND trim(line) <> '' AND json_valid(line)"
     )
     con.execute("DROP TABLE _lines")
+    con.execute("CREATE TEMP VIEW _stage AS SELECT * FROM _stage_data")
+    return False
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> None:
-    """Stage a Parquet file as TEMP `_stage` with the kind's columns (missing ones NULL)."""
-    con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute("DROP TABLE IF EXISTS _bad_lines")
+    """Stage a Parquet file as view `_stage` with the kind's columns (missing ones NULL) and its row numbers."""
+    _drop_stage(con)
     con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, error VARCHAR, raw_text VARCHAR)")
     present = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()}
     select = ", ".join(
         (f'TRY_CAST("{name}" AS {typ}) AS "{name}"' if name in present else f'NULL::{typ} AS "{name}"')
         for name, typ in KIND_COLUMNS[kind].items()
     )
-    con.execute(f"CREATE TEMP TABLE _stage AS SELECT row_number() OVER () AS _row, {select} FROM read_parquet(?)", [path])
+    quoted = path.replace("'", "''")
+    con.execute(
+        f"CREATE TEMP VIEW _stage AS SELECT file_row_number + 1 AS _row, {select} "
+        f"FROM read_parquet('{quoted}', file_row_number = true)"
+    )
+
+
+def _check(con: duckdb.DuckDBPyConnection, kind: str) -> int:
+    """Find in-file duplicates and invalid rows (TEMP `_dups`, `_errors`); return how many rows failed."""
+    con.execute("DROP TABLE IF EXISTS _dups")
+    con.execute("DROP TABLE IF EXISTS _errors")
+    con.execute(f"CREATE TEMP TABLE _dups AS {duplicates_sql(kind)}")
+    con.execute(
+        f"CREATE TEMP TABLE _errors AS SELECT _row, {validation_sql(kind)} AS _error, "
+        f"to_json(_stage)::VARCHAR AS raw_text FROM _stage WHERE {any_error_sql(kind)}"
+    )
+    failed = con.execute("SELECT count(*) FROM _errors").fetchone()[0]
+    return int(failed) + int(con.execute("SELECT count(*) FROM _bad_lines").fetchone()[0])
 
 
 def load_file(
@@ -177,13 +199,14 @@ def load_file(
         # so a parse error can fall back to the line-by-line reader.
         if path.endswith(".parquet"):
             _stage_parquet(con, duck_path, kind)
+            _check(con, kind)
         else:
-            _stage_json(con, duck_path, kind)
-        con.execute(f"CREATE TEMP TABLE _dups AS {duplicates_sql(kind)}")
-        con.execute(
-            f"CREATE TEMP TABLE _errors AS SELECT _row, {validation_sql(kind)} AS _error, "
-            f"to_json(_stage)::VARCHAR AS raw_text FROM _stage WHERE {any_error_sql(kind)}"
-        )
+            fast = _stage_json(con, duck_path, kind)
+            if _check(con, kind) and fast:
+                # Bad rows in a file that parsed: re-stage it line by line so they are quarantined
+                # under their true line numbers.
+                _stage_json(con, duck_path, kind, exact_lines=True)
+                _check(con, kind)
     except duckdb.Error as exc:
         _drop_stage(con)
         raise LoadError(f"{path}: cannot parse: {str(exc).splitlines()[0]}") from None
@@ -207,7 +230,8 @@ def load_file(
 
 def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the connection-local staging objects."""
-    for name in ("_stage", "_bad_lines", "_lines", "_dups", "_errors"):
+    con.execute("DROP VIEW IF EXISTS _stage")
+    for name in ("_stage_data", "_bad_lines", "_lines", "_dups", "_errors"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

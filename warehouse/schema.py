@@ -141,6 +141,17 @@ class Target:
     insert: Callable[[duckdb.DuckDBPyConnection, str, str], int]
 
 
+def _good(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL condition keeping the staged rows that passed validation (no anti-join when none failed)."""
+    has_errors = con.execute("SELECT 1 FROM _errors LIMIT 1").fetchone()
+    return "s._row NOT IN (SELECT _row FROM _errors)" if has_errors else "true"
+
+
+def _run_has(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> bool:
+    """True when `table` already holds rows of this run (only then is a per-row duplicate check needed)."""
+    return bool(con.execute(f"SELECT 1 FROM {table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone())
+
+
 def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
     """Run an INSERT ... SELECT and return how many rows it inserted."""
     row = con.execute(sql, params).fetchone()
@@ -149,6 +160,7 @@ def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
 
 def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
     """Insert listings (a listing_id already loaded for this run is skipped) and their plans."""
+    seen = _run_has(con, "directory_listings", run_id)
     n = _count_insert(
         con,
         f"""
@@ -160,19 +172,19 @@ def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> i
                s.networks, s.plans, s.website, {ts('s.last_updated')}, s.source_url,
                {ts('s.fetched_at')}, s.payload_sha256, s.raw, ?
         FROM _stage s
-        WHERE s._row NOT IN (SELECT _row FROM _errors)
-          AND NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? AND d.listing_id = s.listing_id)
+        WHERE {_good(con)} AND ({"NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? "
+                                 "AND d.listing_id = s.listing_id)" if seen else "? IS NOT NULL"})
         """,
         [run_id, sha, run_id],
     )
     con.execute(
-        """
+        f"""
         INSERT INTO listing_plans
         SELECT s.listing_id, ?, s.insurer, p ->> 'plan_id', p ->> 'plan_id_type',
                p ->> 'network_tier', (p -> 'years')::VARCHAR
         FROM _stage s, unnest(CAST(s.plans AS JSON[])) AS t(p)
         WHERE s.plans IS NOT NULL AND json_type(s.plans) = 'ARRAY'
-          AND s._row NOT IN (SELECT _row FROM _errors)
+          AND {_good(con)}
         """,
         [run_id],
     )
@@ -192,7 +204,7 @@ def _insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) 
                s.departed_providers, s.phones, s.addresses, s.site_url, s.evidence_url,
                s.evidence_text, s.evidence_sha256, {ts('s.observed_at')}, s.confidence, s.raw, ?
         FROM _stage s
-        WHERE s._row NOT IN (SELECT _row FROM _errors)
+        WHERE {_good(con)}
           AND NOT EXISTS (
               SELECT 1 FROM observation_records o
               WHERE o.observation_id = s.observation_id
@@ -210,7 +222,7 @@ def _insert_evidence(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> i
         INSERT INTO evidence
         SELECT s.url, ?, s.site_url, {ts('s.fetched_at')}, s.http_status, s.content_sha256,
                s.snapshot_path, s.rendered, s.truncated, s.error, s.snippet, ?
-        FROM _stage s WHERE s._row NOT IN (SELECT _row FROM _errors)
+        FROM _stage s WHERE {_good(con)}
         """,
         [run_id, sha],
     )
@@ -224,7 +236,7 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) ->
         INSERT INTO quarantine
         SELECT ?, s.source, s.file, s."row", s.error, s.raw_text,
                coalesce({ts('s.quarantined_at')}, now()::TIMESTAMP)
-        FROM _stage s WHERE s._row NOT IN (SELECT _row FROM _errors)
+        FROM _stage s WHERE {_good(con)}
         """,
         [run_id],
     )
@@ -238,7 +250,7 @@ def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> in
         INSERT INTO source_runs
         SELECT ?, s.source, s.kind, s.status, s.reason, s.items, s.pages,
                {ts('s.started_at')}, {ts('s.finished_at')}, s.stats
-        FROM _stage s WHERE s._row NOT IN (SELECT _row FROM _errors)
+        FROM _stage s WHERE {_good(con)}
         """,
         [run_id],
     )
