@@ -5,6 +5,7 @@ correction n = n0 / (1 + (n0 - 1) / N), rounded up: N = 10,000, e = 5 %, 95 % gi
 N = 1,000,000 gives 384 (385 without the correction). Allocation is proportional to stratum size with a
 minimum per stratum and largest-remainder rounding. The draw ranks each row by md5(seed | row id) within its
 stratum and takes the lowest ranks, so it is reproducible from the seed and independent of row order.
+Per-plan samples (`ghostcheck sample --per-plan`) size every plan on its own: see per_plan_design.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pyarrow as pa
 
 from reconcile.stats import z_value
 
-__all__ = ["sample_size", "allocate", "draw", "stratum_key", "SampleDesign", "design", "UNKNOWN_STRATUM"]
+__all__ = ["sample_size", "allocate", "draw", "stratum_key", "SampleDesign", "design", "UNKNOWN_STRATUM",
+           "per_plan_allocation", "per_plan_design", "draw_per_plan"]
 
 UNKNOWN_STRATUM = "(unknown)"
 
@@ -180,3 +182,46 @@ def draw(frame: pa.Table | Sequence[Mapping[str, Any]], n: int, strata_cols: Seq
         for row in ranked[: counts[key]]:
             chosen.append({**row, "stratum": key})
     return chosen
+
+
+def per_plan_allocation(plans: Mapping[str, int], margin: float, confidence: float = 0.95, minimum: int = 2,
+                        p: float = 0.5) -> dict[str, int]:
+    """Calls per plan when every plan is sized on its own (oversampling small plans); see per_plan_design."""
+    return {plan: min(size, max(minimum, sample_size(size, margin, confidence, p))) if size > 0 else 0
+            for plan, size in plans.items()}
+
+
+def per_plan_design(plans: Mapping[str, int], margin: float, confidence: float = 0.95, minimum: int = 2,
+                    p: float = 0.5) -> SampleDesign:
+    """A per-plan sample: each plan gets the calls it needs for ±margin on its OWN accuracy.
+
+    Rule (documented in docs/insurers.md): calls(plan) = min(N_plan, max(minimum, n(N_plan))) with n the
+    Cochran size with finite-population correction of the plan's own listings, so small plans are oversampled
+    relative to a proportional split (N = 50 gives 45 calls, N = 10,000 gives 370; a proportional split of 415
+    calls would give the small plan 2). A listing in several plans is ranked once (md5(seed | listing_id)), so the
+    plans' samples overlap as much as possible and one call counts for every plan the listing is in.
+    """
+    population = sum(plans.values())
+    allocation = per_plan_allocation(plans, margin, confidence, minimum, p)
+    n = sum(allocation.values())
+    fpc = math.sqrt(max(population - n, 0) / (population - 1)) if population > 1 else 0.0
+    return SampleDesign(population, margin, confidence, infinite_sample_size(margin, confidence, p), n, fpc,
+                        ["plan"], dict(plans), allocation)
+
+
+def draw_per_plan(pairs: Sequence[Mapping[str, Any]], allocation: Mapping[str, int],
+                  seed: int | str) -> list[dict[str, Any]]:
+    """Draw per plan from (listing_id, plan) rows: the allocation's lowest md5(seed|listing_id) ranks in each plan.
+
+    Returns one row per distinct listing, `stratum` = the '; '-joined plans that drew it, ordered by rank.
+    """
+    groups: dict[str, list[str]] = {}
+    for pair in pairs:
+        groups.setdefault(str(pair["plan"]), []).append(str(pair["listing_id"]))
+    chosen: dict[str, list[str]] = {}
+    for plan in sorted(groups):
+        ranked = sorted(set(groups[plan]), key=lambda lid: (_rank(seed, lid), lid))
+        for listing_id in ranked[: allocation.get(plan, 0)]:
+            chosen.setdefault(listing_id, []).append(plan)
+    order = sorted(chosen, key=lambda lid: (_rank(seed, lid), lid))
+    return [{"listing_id": lid, "stratum": "; ".join(chosen[lid])} for lid in order]

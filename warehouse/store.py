@@ -15,6 +15,7 @@ _FINDING_VALUE_COLUMNS = (
     "observed_value", "evidence_source", "evidence_url", "evidence_text", "observed_at", "severity", "confidence",
     "evidence_sha256", "observation_id", "link_method", "link_score",
 )
+_ACTION_COLUMNS = ("recommended_action", "proposed_value", "action_reason")  # 005: advice, not lifecycle values
 _counter = itertools.count()
 
 
@@ -126,6 +127,17 @@ def _save_findings(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, 
                        reopened=int(counts.get("reopened", 0)))
 
 
+def _save_actions(con: duckdb.DuckDBPyConnection, new: str) -> None:
+    """Refresh the recommended action of this run's findings (no history row: advice is not a finding change)."""
+    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {new}").fetchall()}
+    if not set(_ACTION_COLUMNS) <= present:
+        return
+    sets = ", ".join(f"{c} = n.{c}" for c in _ACTION_COLUMNS)
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM finding_state.{c}" for c in _ACTION_COLUMNS)
+    con.execute(f"UPDATE finding_state SET {sets} FROM {new} n "
+                f"WHERE finding_state.finding_id = n.finding_id AND ({changed})")
+
+
 def _save_metrics(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, metrics: str) -> None:
     """Store this run's metrics unless they equal the latest stored set for the same as_of (idempotent rerun)."""
     cols = "insurer, plan, metric, field, numerator, denominator, value, ci_low, ci_high, method"
@@ -183,6 +195,7 @@ def save_reconcile(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, 
         try:
             _save_links(con, run_id, names["links"])
             summary = _save_findings(con, run_id, as_of, names["findings"])
+            _save_actions(con, names["findings"])
             _save_metrics(con, run_id, as_of, names["metrics"])
             _save_listing_history(con, run_id, as_of, names["observed"])
             con.execute("COMMIT")

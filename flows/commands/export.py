@@ -53,6 +53,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     group = groups["export"]
     group.info.invoke_without_command = True
     group.info.no_args_is_help = False
+    register_corrections(group)
 
     @group.callback()
     @friendly
@@ -93,3 +94,39 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 out.print(f"wrote {path}")
         finally:
             con.close()
+
+
+def register_corrections(group: typer.Typer) -> None:
+    """Add `export corrections` (issue 13: the insurer's corrections file) to the export group."""
+
+    @group.command("corrections")
+    @friendly
+    def corrections(
+        insurer: str = typer.Option(..., "--insurer", help="Insurer to correct (as named in config)."),
+        fmt: str = typer.Option("csv", "--format", "-f", help="csv | qhp (providers.json) | fhir (transaction Bundle)"),
+        out_dir: Path = typer.Option(Path("export"), "--out", help="Folder to write into."),
+        min_confidence: float = typer.Option(0.8, "--min-confidence",
+                                             help="Only changes backed by evidence at or above this confidence."),
+        config: Path = ConfigOption,
+    ) -> None:
+        """Write the recommended changes (update / remove / suppress) as a file a directory team can load."""
+        from flows.export.corrections import CorrectionsError, export_corrections
+        from warehouse.db import connect
+
+        cfg = read_config(config)
+        if not Path(cfg.warehouse.path).exists():
+            raise UserError(f"{cfg.warehouse.path}: warehouse not found (run `ghostcheck audit` or `reconcile` first)")
+        con = connect(cfg.warehouse.path)
+        try:
+            summary = export_corrections(con, insurer, fmt, out_dir, min_confidence)
+        except CorrectionsError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            con.close()
+        out.print(f"{summary.changes:,} change(s) on {summary.listings:,} listing(s) at confidence >= "
+                  f"{min_confidence:.2f}")
+        if summary.rejected:
+            out.print(f"{summary.rejected:,} QHP entr(y/ies) break the schema and were set aside with the reason "
+                      "(providers_rejected-*.json)")
+        for path in summary.paths:
+            out.print(f"wrote {path}")

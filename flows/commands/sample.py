@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.commands.common import ConfigOption, UserError, friendly, out, read_config
-from reconcile.sample import UNKNOWN_STRATUM, SampleDesign, design
+from reconcile.plan_metrics import PLAN_OF_LISTING_SQL
+from reconcile.sample import UNKNOWN_STRATUM, SampleDesign, design, per_plan_design
 
 LISTING_COLUMNS = ("listing_id", "insurer", "npi", "provider_name", "specialty", "practice_name", "address", "city",
                    "state", "zip", "phone", "networks", "plan")
@@ -119,6 +120,47 @@ def draw_sql(con: Any, sql: str, insurer: str, allocation: dict[str, int], seed:
     return [dict(zip(names, row)) for row in rows]
 
 
+def plan_counts(con: Any, insurer: str) -> dict[str, int]:
+    """Audited listings per plan for the insurer (UserError when it has listings in no plan at all)."""
+    rows = con.execute(f"SELECT plan, count(DISTINCT listing_id) FROM ({PLAN_OF_LISTING_SQL}) "
+                       "WHERE lower(insurer) = lower(?) GROUP BY plan ORDER BY plan", [insurer]).fetchall()
+    if not rows:
+        raise UserError(f"--per-plan: no listing of {insurer!r} names a plan or network (QHP plans[].plan_id, "
+                        "Plan-Net network-reference); draw without --per-plan")
+    return {str(plan): int(n) for plan, n in rows}
+
+
+def draw_per_plan_sql(con: Any, insurer: str, allocation: dict[str, int], seed: int) -> list[dict[str, Any]]:
+    """The per-plan sample in DuckDB, as reconcile.sample.draw_per_plan: one row per listing, stratum = its plans."""
+    wanted = [(key, n) for key, n in allocation.items() if n > 0]
+    if not wanted:
+        return []
+    values = ", ".join(["(?, ?)"] * len(wanted))
+    params: list[Any] = [insurer] + [item for pair in wanted for item in pair] + [str(seed), str(seed)]
+    rows = con.execute(
+        f"""
+        WITH f AS (SELECT listing_id, plan FROM ({PLAN_OF_LISTING_SQL}) WHERE lower(insurer) = lower(?)),
+        alloc(plan, k) AS (VALUES {values}),
+        ranked AS (
+            SELECT f.*, row_number() OVER (PARTITION BY f.plan ORDER BY md5(? || '|' || f.listing_id), f.listing_id)
+                   AS _rank
+            FROM f
+        ),
+        chosen AS (
+            SELECT listing_id, string_agg(r.plan, '; ' ORDER BY r.plan) AS stratum
+            FROM ranked r JOIN alloc a ON r.plan = a.plan WHERE r._rank <= a.k GROUP BY listing_id
+        )
+        SELECT l.listing_id, l.insurer, l.npi, l.provider_name, l.specialty, l.practice_name, l.address, l.city,
+               l.state, l.zip, l.phone, l.networks, l.plans, c.stratum
+        FROM chosen c JOIN listings l USING (listing_id)
+        ORDER BY md5(? || '|' || l.listing_id), l.listing_id
+        """,
+        params,
+    ).fetchall()
+    names = [d[0] for d in con.description]
+    return [dict(zip(names, row)) for row in rows]
+
+
 def write_call_list(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write the call list CSV (listing facts, then empty answer columns in the report vocabulary)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +209,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         strata: str = typer.Option("", "--strata", help="Comma-separated columns to stratify by, e.g. specialty,county."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (printed when not given, to redraw)."),
         min_per_stratum: int = typer.Option(2, "--min-per-stratum", min=0, help="Minimum calls per stratum."),
+        per_plan: bool = typer.Option(False, "--per-plan",
+                                      help="A sample per plan, each sized for the margin on its own (small plans "
+                                           "oversampled); a listing in several plans is called once."),
     ) -> None:
         """Draw a secret-shopper call list sized for a margin of error (fill it in, then `ingest reports`)."""
         if not (0 < margin < 1):
@@ -174,6 +219,8 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         if not (0 < confidence < 1):
             raise UserError(f"--confidence {confidence}: expected a fraction between 0 and 1, e.g. 0.95")
         cols = [c.strip() for c in strata.split(",") if c.strip()]
+        if per_plan and cols:
+            raise UserError("--per-plan and --strata cannot be combined: --per-plan stratifies by plan")
         cfg = read_config(config)
         if not Path(cfg.warehouse.path).exists():
             raise UserError(f"{cfg.warehouse.path}: warehouse not found (crawl a directory first)")
@@ -185,8 +232,15 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             counts = strata_counts(con, sql, insurer)
             chosen_seed = seed
             seed = seed if seed is not None else secrets.randbelow(1_000_000)
-            plan = design(counts, margin, confidence, min_per_stratum, cols)
-            rows = draw_sql(con, sql, insurer, plan.allocation, seed)
+            if per_plan:
+                plan = per_plan_design(plan_counts(con, insurer), margin, confidence, min_per_stratum)
+                rows = draw_per_plan_sql(con, insurer, plan.allocation, seed)
+                notes.append(f"per plan: each plan sized for ±{margin:.1%} on its own (small plans oversampled); "
+                             f"{plan.total:,} plan slots filled by {len(rows):,} distinct listings (a listing in "
+                             "several plans is called once and counts for each)")
+            else:
+                plan = design(counts, margin, confidence, min_per_stratum, cols)
+                rows = draw_sql(con, sql, insurer, plan.allocation, seed)
         finally:
             con.close()
         name = rows[0]["insurer"] if rows else insurer

@@ -8,7 +8,8 @@
   var SHOWN = ['severity', 'finding_type', 'insurer', 'provider_name', 'field', 'directory_value', 'observed_value', 'status', 'last_seen'];
   var HEAD = { severity: 'Severity', finding_type: 'Type', insurer: 'Insurer', provider_name: 'Provider', field: 'Field',
     directory_value: 'Directory says', observed_value: 'Evidence says', status: 'Status', last_seen: 'Last seen' };
-  var DETAIL_SKIP = { directory_value: 1, observed_value: 1, evidence_text: 1, evidence_url: 1 };
+  var DETAIL_SKIP = { directory_value: 1, observed_value: 1, evidence_text: 1, evidence_url: 1,
+    recommended_action: 1, proposed_value: 1, action_reason: 1 };
   var FILTERS = ['insurer', 'finding_type', 'severity', 'status'];
   var SEARCHED = ['provider_name', 'npi', 'address', 'insurer', 'finding_type', 'field', 'directory_value',
     'observed_value', 'listing_id', 'finding_id', 'evidence_url', 'evidence_text', 'evidence_source', 'status', 'severity'];
@@ -309,6 +310,17 @@
     obs.appendChild(el('div', 'value', val('observed_value', i) === null ? '—' : text(val('observed_value', i))));
     cmp.appendChild(dir); cmp.appendChild(obs);
     box.appendChild(cmp);
+    var action = val('recommended_action', i);
+    if (action !== null && action !== undefined && action !== '') {  // reconcile/actions.py (issue 13)
+      var act = el('div', 'action');
+      act.appendChild(el('span', 'label', 'Recommended action'));
+      var proposed = val('proposed_value', i);
+      act.appendChild(el('div', 'value', text(action).replace(/_/g, ' ') +
+        (proposed === null || proposed === undefined || proposed === '' ? '' : ' → ' + text(proposed))));
+      var why = val('action_reason', i);
+      if (why) act.appendChild(el('p', 'reason', text(why)));
+      box.appendChild(act);
+    }
     var snippet = val('evidence_text', i);
     box.appendChild(el('span', 'label', 'Evidence (verbatim)'));
     box.appendChild(el('blockquote', 'snippet', snippet === null || snippet === '' ? '(no snippet recorded)' : snippet));

@@ -1,0 +1,245 @@
+"""Recommended action per finding: what an insurer's directory team should do, the value to publish, and why.
+
+Pure, deterministic rules over finding rows (reconcile.findings.FINDING_COLUMNS); `with_actions` reads the
+listing's phone / practice from the run's TEMP table rc_l only to say who to call. `threshold` (default 0.65)
+is the confidence at or above which the evidence is strong enough to act on: practice reports (0.9-0.95),
+explicit website statements (0.85), website departures (0.9) and complete rosters (0.7) pass with a link score of
+0.93 or more;
+an accepted-insurer list without the insurer (0.6) and other directories (0.6) do not.
+
+| finding_type | condition (checked in this order) | action | proposed_value |
+|---|---|---|---|
+| any | confidence < threshold | verify | - |
+| unreachable | (with or without stale_listing on the same listing) | suppress_until_verified | - |
+| stale_listing | the same listing also has an unreachable finding | suppress_until_verified | - |
+| stale_listing | alone | verify | - |
+| insurer_not_accepted | practice report or website | remove_from_network | - |
+| provider_not_at_location | practice report, or website departure / complete roster | remove_from_location | - |
+| phone | website shows exactly one current number | update | (217) 555-0100 (national format of E.164) |
+| phone | report: wrong number, or website shows several numbers | verify | - |
+| address | website shows exactly one current address | update | USPS line: 12 MAIN ST STE 4, SPRINGFIELD, IL 62701 |
+| address | report: not at this address, or several / unparseable addresses | verify | - |
+| accepting_status | practice report or website, canonical status known | update | accepting / not_accepting / ... |
+| invalid_npi | (reference directory: bad check digit or deactivated) | verify | - |
+| cross_directory_conflict | (another directory is not practice evidence) | verify | - |
+| anything else | | verify | - |
+
+Unreachable alone is suppressed, not merely verified: a listing whose number nobody answers cannot be used by a
+patient, so it is hidden until the practice confirms it (CMS / No Surprises Act: unverifiable listings come down).
+The action_reason names the evidence for acting, or for `verify` who to call (the practice and listed number)
+and what to ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+import pyarrow as pa
+
+from reconcile.normalize.accepting import takes_new_patients
+from reconcile.normalize.address import parse_address
+from reconcile.normalize.phone import normalize_phone
+
+__all__ = ["ACTIONS", "ACTION_COLUMNS", "Action", "Contact", "DEFAULT_THRESHOLD", "recommend", "recommend_all",
+           "add_actions", "with_actions", "human_phone", "usps_line"]
+
+ACTIONS = ("update", "remove_from_location", "remove_from_network", "verify", "suppress_until_verified")
+ACTION_COLUMNS = ("recommended_action", "proposed_value", "action_reason")
+DEFAULT_THRESHOLD = 0.65
+REPORT_SOURCES = frozenset({"attestation", "phone_survey", "secret_shopper"})
+PRACTICE_SOURCES = REPORT_SOURCES | {"website"}
+CANONICAL_STATUSES = ("accepting", "not_accepting", "existing_only", "waitlist", "limited")
+_ASK = {
+    "phone": "which number patients should call for {who}",
+    "address": "the street address where {who} sees patients",
+    "accepting_status": "whether {who} is taking new patients",
+    "provider": "whether {who} still sees patients at {where}",
+    "insurer": "whether {who} is in network with {insurer}",
+    "reachable": "whether this is still the number for {who}",
+    "last_updated": "whether {who} is still at {where} with this number, and taking new patients",
+    "npi": "for the NPI of {who} (and check it in NPPES)",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A recommended action with the value to publish (update only) and a one-line reason."""
+
+    action: str
+    proposed_value: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who to call about a listing: the practice (or provider) name and the listed phone."""
+
+    practice: str | None = None
+    phone: str | None = None
+
+
+def human_phone(text: str | None) -> str | None:
+    """A phone as people read it: E.164 normalized, then national format for US numbers ('(217) 555-0100 ext. 12')."""
+    e164 = normalize_phone(text)
+    if e164 is None:
+        return None
+    number = phonenumbers.parse(e164.replace(";ext=", " ext. "), "US")
+    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 1 else \
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, fmt)
+
+
+def usps_line(text: str | None) -> str | None:
+    """An address as one USPS Pub 28 line ('12 MAIN ST STE 4, SPRINGFIELD, IL 62701'), None when unparseable."""
+    parsed = parse_address(text)
+    if parsed is None or not parsed.line:
+        return None
+    tail = " ".join(p for p in (parsed.state, parsed.zip5) if p)
+    return ", ".join(p for p in (parsed.line, parsed.city, tail) if p)
+
+
+def _distinct_phones(shown: str | None) -> list[str]:
+    """The distinct valid numbers in a '; '-joined website phone list, in order, formatted for humans."""
+    found: dict[str, str] = {}
+    for part in (shown or "").split(";"):
+        e164 = normalize_phone(part)
+        if e164 is not None and e164.split(";ext=")[0] not in found:
+            found[e164.split(";ext=")[0]] = human_phone(part) or e164
+    return list(found.values())
+
+
+def _distinct_addresses(shown: str | None) -> list[str]:
+    """The distinct parseable addresses in a ' | '-joined website address list, as USPS lines."""
+    found: dict[str, str] = {}
+    for part in (shown or "").split(" | "):
+        parsed = parse_address(part)
+        if parsed is not None and parsed.line:
+            found.setdefault(parsed.key, usps_line(part) or parsed.line)
+    return list(found.values())
+
+
+def _who(row: Mapping[str, Any]) -> str:
+    """The provider as named in the listing, for reasons ('Dr Smith' style text is kept verbatim)."""
+    return str(row.get("provider_name") or row.get("npi") or "the provider")
+
+
+def _call(row: Mapping[str, Any], contact: Contact | None, field: str) -> str:
+    """'call PRACTICE at PHONE and ask ...' for a verify / suppress reason."""
+    who, where = _who(row), str(row.get("address") or "the listed address")
+    ask = _ASK.get(field, "whether the listing for {who} is correct").format(
+        who=who, where=where, insurer=row.get("insurer") or "the plan")
+    target = (contact.practice if contact and contact.practice else None) or who
+    phone = human_phone(contact.phone) if contact and contact.phone else None
+    phone = phone or (contact.phone if contact and contact.phone else None)
+    return f"call {target}" + (f" at {phone}" if phone else " (no listed phone: use the NPPES number)") + \
+        f" and ask {ask}"
+
+
+def _source(row: Mapping[str, Any]) -> str:
+    """The evidence source and date for a reason ('secret_shopper 2026-11-10')."""
+    observed = row.get("observed_at")
+    day = str(observed)[:10] if observed else ""
+    return " ".join(p for p in (str(row.get("evidence_source") or "unknown source"), day) if p)
+
+
+def _is_roster_or_departure(observed: str) -> bool:
+    """True when website provider evidence is a departure notice or a complete roster without the provider."""
+    return observed.startswith("left the practice") or observed.startswith("not among")
+
+
+def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact: Contact | None = None,
+              threshold: float = DEFAULT_THRESHOLD) -> Action:
+    """The recommended action for one finding (see the module table); listing_types = finding types on its listing."""
+    ftype = str(row.get("finding_type") or "")
+    field = str(row.get("field") or "")
+    source = str(row.get("evidence_source") or "")
+    observed = str(row.get("observed_value") or "")
+    confidence = float(row.get("confidence") or 0.0)
+    types = set(listing_types)
+
+    def verify(why: str) -> Action:
+        """A verify action whose reason says why, then who to call and what to ask."""
+        return Action("verify", None, f"{why}: {_call(row, contact, field)}")
+
+    if confidence < threshold:
+        return verify(f"evidence too weak ({_source(row)}, confidence {confidence:.2f} < {threshold:.2f})")
+    if ftype == "unreachable" or (ftype == "stale_listing" and "unreachable" in types):
+        stale = " and the listing is stale" if ("stale_listing" in types or ftype == "stale_listing") else ""
+        return Action("suppress_until_verified", None,
+                      f"listed number not answered ({_source(row)}){stale}: hide until {_call(row, contact, field)}")
+    if ftype == "stale_listing":
+        return verify(f"not updated since {row.get('directory_value')}")
+    practice = source in PRACTICE_SOURCES
+    if ftype == "insurer_not_accepted":
+        if practice:
+            return Action("remove_from_network", None, f"{source} says {observed} ({_source(row)})")
+        return verify(f"only {source or 'unknown source'} says {observed}")
+    if ftype == "provider_not_at_location":
+        if source in REPORT_SOURCES or (source == "website" and _is_roster_or_departure(observed)):
+            return Action("remove_from_location", None, f"{observed} ({_source(row)})")
+        return verify(f"provider not confirmed at this location ({_source(row)})")
+    if ftype == "phone":
+        phones = _distinct_phones(observed) if source == "website" else []
+        if len(phones) == 1:
+            return Action("update", phones[0], f"the practice website lists {phones[0]} ({_source(row)})")
+        if len(phones) > 1:
+            return verify(f"the practice website lists {len(phones)} numbers ({', '.join(phones)})")
+        return verify(f"the listed number is wrong ({observed or 'no number'}; {_source(row)})")
+    if ftype == "address":
+        lines = _distinct_addresses(observed) if source == "website" else []
+        if len(lines) == 1:
+            return Action("update", lines[0], f"the practice website lists {lines[0]} ({_source(row)})")
+        if len(lines) > 1:
+            return verify(f"the practice website lists {len(lines)} addresses ({'; '.join(lines)})")
+        return verify(f"the practice says {observed or 'the address is wrong'} ({_source(row)})")
+    if ftype == "accepting_status":
+        if practice and observed in CANONICAL_STATUSES and takes_new_patients(observed) is not None:
+            return Action("update", observed, f"{source} says {observed} ({_source(row)})")
+        return verify(f"status {observed or 'unknown'} from {source or 'unknown source'}")
+    if ftype == "invalid_npi":
+        return verify(f"the listed NPI {row.get('npi') or ''} is invalid or deactivated ({observed or source})")
+    if ftype == "cross_directory_conflict":
+        return verify(f"directories disagree, no practice evidence ({row.get('evidence_text') or observed})")
+    return verify(f"{ftype or 'finding'} from {source or 'unknown source'}")
+
+
+def recommend_all(rows: Iterable[Mapping[str, Any]], contacts: Mapping[str, Contact] | None = None,
+                  threshold: float = DEFAULT_THRESHOLD) -> list[Action]:
+    """Actions for finding rows in order; listing context (e.g. stale + unreachable) comes from the same rows."""
+    rows = list(rows)
+    types: dict[Any, set[str]] = {}
+    for row in rows:
+        types.setdefault(row.get("listing_id"), set()).add(str(row.get("finding_type") or ""))
+    contacts = contacts or {}
+    return [recommend(r, types.get(r.get("listing_id"), set()), contacts.get(str(r.get("listing_id"))), threshold)
+            for r in rows]
+
+
+def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = None,
+                threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
+    """The findings table with recommended_action, proposed_value and action_reason appended (replaced if present)."""
+    base = findings.drop_columns([c for c in ACTION_COLUMNS if c in findings.column_names])
+    actions = recommend_all(base.to_pylist(), contacts, threshold)
+    return (base.append_column("recommended_action", pa.array([a.action for a in actions], pa.string()))
+            .append_column("proposed_value", pa.array([a.proposed_value for a in actions], pa.string()))
+            .append_column("action_reason", pa.array([a.reason for a in actions], pa.string())))
+
+
+def with_actions(findings: pa.Table, con: Any, threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
+    """add_actions with each listing's practice and phone read from the run's TEMP table rc_l (who to call)."""
+    if findings.num_rows == 0:
+        return add_actions(findings, {}, threshold)
+    ids = sorted({str(x) for x in findings.column("listing_id").to_pylist() if x is not None})
+    con.register("_rc_action_ids", pa.table({"listing_id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT l.listing_id, any_value(coalesce(l.practice_name, l.name_text)), any_value(l.phone) "
+            "FROM rc_l l JOIN _rc_action_ids i USING (listing_id) GROUP BY l.listing_id"
+        ).fetchall()
+    finally:
+        con.unregister("_rc_action_ids")
+    contacts = {str(lid): Contact(practice, phone) for lid, practice, phone in rows}
+    return add_actions(findings, contacts, threshold)
