@@ -90,6 +90,13 @@ LISTING_NAME_SQL = (
 )
 
 
+# A reference directory (NPPES: ~9M NPIs) only matters for the NPIs the audited directories list.
+REFERENCE_SCOPE_SQL = (
+    "WHERE coalesce(role, 'audited') <> 'reference' OR regexp_replace(npi, '[^0-9]', '', 'g') IN "
+    "(SELECT regexp_replace(npi, '[^0-9]', '', 'g') FROM listings WHERE coalesce(role, 'audited') <> 'reference')"
+)
+
+
 def org_key(text: str | None) -> str | None:
     """Fold a practice name to its distinctive words ("Springfield Family Medicine, LLC" -> "family medicine springfield")."""
     if not text:
@@ -179,22 +186,45 @@ def _npi(value: str) -> tuple:
     return (npi if npi and is_valid_npi(npi) else None,)
 
 
+# A plain NANP number ("(217) 555-0100", "217.555.0100", "+1 217 555 0100") has the phone_key of its ten digits:
+# directories spell one number many ways, so phonenumbers runs once per number, not once per spelling.
+PLAIN_PHONE_RE = r"\s*(\+?1[\s.\-]*)?\(?[2-9][0-9]{2}\)?[\s.\-]*[0-9]{3}[\s.\-]*[0-9]{4}\s*"
+
+
+def phone_canon_sql(column: str) -> str:
+    """SQL folding a plain NANP spelling in `column` to its ten digits (anything else is left as it is)."""
+    return (f"CASE WHEN regexp_full_match({column}, '{PLAIN_PHONE_RE}') "
+            f"THEN right(regexp_replace({column}, '[^0-9]', '', 'g'), 10) ELSE {column} END")
+
+
+def _normalize_phones(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table rc_phone (v, phone_key) over every distinct phone spelling, phonenumbers run once per number."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rc_phone_raw AS SELECT v, " + phone_canon_sql("v") + " AS c FROM ("
+        "SELECT phone AS v FROM rc_src_l UNION SELECT phone FROM rc_src_o UNION SELECT unnest(phones) FROM rc_src_o"
+        ") WHERE v IS NOT NULL"
+    )
+    normalize_distinct(con, "SELECT c FROM _rc_phone_raw", [("v", pa.string())], [("phone_key", pa.string())],
+                       lambda v: (phone_key(v),), "_rc_phone_c")
+    con.execute("CREATE OR REPLACE TEMP TABLE rc_phone AS SELECT r.v, k.phone_key FROM _rc_phone_raw r "
+                "LEFT JOIN _rc_phone_c k ON k.v = r.c")
+    con.execute("DROP TABLE IF EXISTS _rc_phone_raw")
+    con.execute("DROP TABLE IF EXISTS _rc_phone_c")
+
+
 def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     """Normalize listings and observations into TEMP tables rc_l, rc_o, rc_o_phone, rc_o_addr, rc_o_names, rc_o_ins."""
     prep = Prepared()
     vc = pa.string()
-    con.execute("CREATE OR REPLACE TEMP TABLE rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings")
+    con.execute("CREATE OR REPLACE TEMP TABLE rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
+                + REFERENCE_SCOPE_SQL)
     con.execute("CREATE OR REPLACE TEMP TABLE rc_src_o AS SELECT * FROM observations")
     normalize_distinct(
         con,
         "SELECT npi FROM rc_src_l UNION SELECT npi FROM rc_src_o",
         [("v", vc)], [("npi_ok", vc)], _npi, "rc_npi",
     )
-    normalize_distinct(
-        con,
-        "SELECT phone FROM rc_src_l UNION SELECT phone FROM rc_src_o UNION SELECT unnest(phones) FROM rc_src_o",
-        [("v", vc)], [("phone_key", vc)], lambda v: (phone_key(v),), "rc_phone",
-    )
+    _normalize_phones(con)
     addr4_sql = (
         "SELECT coalesce(address,'') a, coalesce(city,'') c, coalesce(state,'') s, coalesce(CAST(zip AS VARCHAR),'') z "
         "FROM rc_src_l UNION SELECT coalesce(address,''), coalesce(city,''), coalesce(state,''), "

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from reconcile.actions import with_actions
 from reconcile.batch import prepare
 from reconcile.compare import build_evidence
 from reconcile.findings import build_findings
 from reconcile.link import link_all
 from reconcile.metrics import compute_metrics, with_call_metrics
+from reconcile.plan_metrics import with_plan_metrics
+from reconcile.reference import apply_reference, with_reference_findings
 from reconcile.settings import ReconcileSettings
 
 OBSERVED_VALUE_COLUMNS = ("listing_id", "insurer", "field", "directory_value", "observed_value", "agrees",
@@ -54,7 +57,7 @@ def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
                             WHEN 'provider' THEN l.name_text WHEN 'insurer' THEN l.insurer END AS directory_value,
                v.observed_value, NOT v.contradicts AS agrees, v.source AS evidence_source,
                v.observation_id, v.observed_at
-        FROM rc_verdict v JOIN rc_l l USING (listing_id)
+        FROM rc_verdict v JOIN rc_l l USING (listing_id) WHERE l.role = 'audited'
         ORDER BY v.listing_id, v.field
         """
     ).to_arrow_table()
@@ -77,13 +80,16 @@ def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Reconcil
     timings["link"] = time.perf_counter() - start
     start = time.perf_counter()
     build_evidence(con, prep)
+    links = pa.concat_tables([links, apply_reference(con, prep).cast(links.schema)])  # reconcile/reference.py
     timings["compare"] = time.perf_counter() - start
     start = time.perf_counter()
     findings = build_findings(con, as_of, settings.stale_days, settings.min_confidence)
+    findings = with_actions(with_reference_findings(con, findings, settings.min_confidence), con)
     observed = _observed_values(con)
     timings["findings"] = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days))
+    metrics = with_plan_metrics(con, as_of,
+                                with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days)))
     timings["metrics"] = time.perf_counter() - start
     checked = con.execute(
         "SELECT count(DISTINCT listing_id) FROM rc_verdict JOIN rc_l USING (listing_id) WHERE role = 'audited'"

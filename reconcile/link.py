@@ -38,6 +38,9 @@ NAME_FLOOR = 0.5  # practice-name similarity below this counts as no evidence at
 BUSY_PHONE = 25  # a number shared by more sites than this is a call centre: not a linking signal
 BUSY_SITE_ZIPS = 10  # a website used by listings in more ZIP codes than this is a health system's: no signal
 LINK_COLUMNS = ("left_id", "right_id", "score", "method", "level", "kind")
+# report link method by bit code npi=8, phone=4, address=2, name=1 ("npi+phone", "phone+address+name", ...)
+METHOD_BY_CODE = np.array(["+".join(p for bit, p in ((8, "npi"), (4, "phone"), (2, "address"), (1, "name")) if code & bit)
+                           for code in range(16)], dtype=object)
 
 
 def combined_score(site: np.ndarray, npi: np.ndarray, phone: np.ndarray, addr: np.ndarray,
@@ -104,13 +107,18 @@ def name_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str)
         con.unregister("_rc_name_new")
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray | list[Any]]:
-    """Run a query and return its columns (numpy for numbers/booleans, lists for strings)."""
+_ID_COLUMNS = ("listing_id", "observation_id")  # only passed through to the result: kept as Arrow, never as Python
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    """Run a query and return its columns (numpy for numbers/booleans, lists for strings, Arrow for the ids)."""
     table = con.execute(sql).to_arrow_table()
-    out: dict[str, np.ndarray | list[Any]] = {}
+    out: dict[str, Any] = {}
     for name in table.column_names:
         column = table.column(name)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_timestamp(column.type):
+        if name in _ID_COLUMNS:
+            out[name] = column.combine_chunks()
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_timestamp(column.type):
             out[name] = column.to_pylist()
         else:
             out[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
@@ -199,16 +207,13 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
     n = len(f["listing_id"])
     name = name_similarity(f["l_org"], f["o_org"], workers)
     score = combined_score(f["f_site"], np.zeros(n), f["f_phone"], np.ceil(f["f_addr"]), name, f["f_roster"])
-    method = [
-        "website" if s >= 1 else
-        "phone+address" if p and a else
-        "phone+name" if p else
-        ("address+name" if a >= 1 else "fuzzy") if a else
-        "website" if s else "name"
-        for s, p, a in zip(f["f_site"], f["f_phone"], f["f_addr"])
-    ]
+    site, phone, addr = f["f_site"], f["f_phone"], f["f_addr"]
+    method = np.select(
+        [site >= 1, (phone > 0) & (addr > 0), phone > 0, addr >= 1, addr > 0, site > 0],
+        ["website", "phone+address", "phone+name", "address+name", "fuzzy", "website"], "name",
+    ).tolist()
     table = pa.table({
-        "listing_id": pa.array(f["listing_id"], pa.string()), "observation_id": pa.array(f["observation_id"], pa.string()),
+        "listing_id": f["listing_id"].cast(pa.string()), "observation_id": f["observation_id"].cast(pa.string()),
         "score": pa.array(score, pa.float64()), "method": pa.array(method, pa.string()),
         "observed_epoch": pa.array(f["observed_epoch"], pa.float64()),
     })
@@ -297,18 +302,16 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
     is_phone = f["f_phone"] > 0
     level = np.where(is_provider, "provider", np.where(is_practice, "practice", np.where(is_phone, "phone", "")))
     score = np.where(is_provider, provider_score, np.where(is_practice, practice_score, 1.0))
-    methods = []
-    for i in range(n):
-        parts = [p for p, on in (("npi", f["f_npi"][i]), ("phone", f["f_phone"][i]), ("address", f["f_addr"][i])) if on]
-        if level[i] != "phone" and not f["f_npi"][i] and (f["f_person"][i] or org[i] >= NAME_FLOOR):
-            parts.append("name")
-        methods.append("+".join(parts) if level[i] != "phone" else "phone")
+    npi, by_name = f["f_npi"] > 0, (f["f_person"] > 0) | (org >= NAME_FLOOR)
+    code = (npi * 8 + (f["f_phone"] > 0) * 4 + (f["f_addr"] > 0) * 2 + (~npi & by_name)).astype(np.int64)
+    methods = np.where(level == "phone", "phone", METHOD_BY_CODE[code]) if n else np.array([], dtype=object)
     keep = level != ""
+    mask = pa.array(keep)
     table = pa.table({
-        "listing_id": pa.array([x for x, k in zip(f["listing_id"], keep) if k], pa.string()),
-        "observation_id": pa.array([x for x, k in zip(f["observation_id"], keep) if k], pa.string()),
+        "listing_id": f["listing_id"].filter(mask).cast(pa.string()),
+        "observation_id": f["observation_id"].filter(mask).cast(pa.string()),
         "score": pa.array(score[keep], pa.float64()),
-        "method": pa.array([m for m, k in zip(methods, keep) if k], pa.string()),
+        "method": pa.array(methods[keep].tolist(), pa.string()),
         "level": pa.array(level[keep].tolist(), pa.string()),
     })
     register_table(con, "rc_report_links", table)
@@ -322,6 +325,7 @@ def link_directories(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         SELECT a.listing_id AS left_id, b.listing_id AS right_id, a.addr_key AS a_key, b.addr_key AS b_key,
                (a.phone_key = b.phone_key) AS phone_eq
         FROM rc_l a JOIN rc_l b ON a.npi_ok = b.npi_ok AND a.insurer <> b.insurer AND a.listing_id < b.listing_id
+        WHERE a.role = 'audited' AND b.role = 'audited'  -- a reference directory is not another insurer
         """
     )
     address_matches(con, prep, "SELECT a_key, b_key FROM _rc_dir_cand")

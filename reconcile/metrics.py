@@ -26,7 +26,9 @@ def _counts(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: int) -> 
         acc AS (
             SELECT a.insurer, 'accuracy' AS metric, v.field,
                    count(*) FILTER (WHERE NOT v.contradicts) AS num, count(*) AS den
-            FROM rc_verdict v JOIN audited a USING (listing_id) GROUP BY ALL
+            FROM rc_verdict v JOIN audited a USING (listing_id)
+            WHERE v.source <> 'reference'  -- accuracy is measured against what practices say
+            GROUP BY ALL
         ), stale AS (
             SELECT insurer, 'accuracy', 'last_updated',
                    count(*) FILTER (WHERE CAST(last_updated AS DATE) >= DATE '{as_of.isoformat()}'

@@ -160,3 +160,55 @@ def test_any_text_is_safe(text):
     parsed = parse_person(text)
     assert parsed is None or person_names_match(parsed, parsed) or not parsed.last
     name_key(text)
+
+
+# fast path (reconcile.normalize.name._simple_parts) == nameparser path --------------------------------------------
+
+_WORDS = st.one_of(
+    st.sampled_from(["John", "Mary", "Smith", "Jones", "Nguyen", "Lee", "Dean", "Do", "Ma", "Pa", "Van", "De", "La",
+                     "Jr", "Sr", "III", "Dr", "Mr", "E", "Y", "V", "Of", "The", "Md", "Bishop", "King", "St", "Mc",
+                     "Esq", "Ii", "Obrien", "Li", "Al", "Bin", "Del", "Sister", "Judge", "Major"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=9),
+)
+_CASES = st.sampled_from([str.title, str.upper, str.lower, lambda w: w])
+_INITIAL = st.builds(lambda c, dot: c + dot, st.sampled_from(list("ABCDEIJKMQVXYZabeivy")), st.sampled_from(["", "."]))
+_TAILS = st.sampled_from(["", " MD", ", MD", ", M.D.", " DO", ", Do", " PA-C", ", PhD", " MD FACP", ", Jr.", " Jr",
+                          " III", ", NP", " ma"])
+
+
+@st.composite
+def simple_names(draw):
+    """Names in the fast path's forms, with words that sometimes are titles, particles, suffixes or credentials."""
+    case = draw(_CASES)
+    first, last = case(draw(_WORDS)), case(draw(_WORDS))
+    middle = draw(st.one_of(st.just(""), _INITIAL, _WORDS.map(case)))
+    form = draw(st.sampled_from(["fl", "lf", "dr"]))
+    if form == "lf":
+        text = f"{last}, {first}" + (f" {middle}" if middle else "")
+    else:
+        text = ("Dr. " if form == "dr" else "") + f"{first} " + (f"{middle} " if middle else "") + last
+    return text + draw(_TAILS)
+
+
+@given(simple_names())
+@settings(max_examples=600, deadline=None)
+def test_fast_path_gives_the_nameparser_result(text):
+    from reconcile.normalize.name import _parse
+
+    assert _parse.__wrapped__(text, True) == _parse.__wrapped__(text, False)
+
+
+@pytest.mark.parametrize("text", ["John Smith", "John A Smith", "John A. Smith, MD", "SMITH, JOHN A",
+                                  "Smith, John A MD", "Dr. John Smith", "Dr. Mary K. Jones, MD"])
+def test_common_simple_forms_take_the_fast_path(text):
+    from reconcile.normalize.name import _simple_parts, _strip_credentials
+
+    assert _simple_parts(_strip_credentials(text)[0]) is not None
+
+
+@pytest.mark.parametrize("text", ["Maria de la Cruz", "Smith Jr, John", "Robert (Bob) Jones", "José García",
+                                  "Mary-Jane O'Neil", "John Paul Smith Jones", "Dr. Smith", "Judge Judy Smith"])
+def test_unusual_forms_go_to_nameparser(text):
+    from reconcile.normalize.name import _simple_parts, _strip_credentials
+
+    assert _simple_parts(_strip_credentials(text)[0]) is None

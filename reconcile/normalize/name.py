@@ -4,6 +4,8 @@
   ``credentials`` and generational suffixes (Jr, III) into ``suffix``. Credentials that are also surnames
   (Do, Ma, Pa) are only taken as credentials when written upper-case in a mixed-case name, and never when they
   would leave fewer than two name words ("Anh Do" keeps its surname). A lone word is a surname ("Dr. Smith").
+* Simple forms ("First M. Last", "LAST, FIRST M", "Dr. First Last", with credentials) skip nameparser through a
+  fast path (``_simple_parts``) whose results are property-tested to equal nameparser's.
 * ``key`` is "first|last", ASCII-folded, casefolded, letters and digits only ("O'Neil-Smith" -> "oneilsmith").
 * ``person_names_match``: same surname after folding hyphen/space/apostrophe variants (a double-barrelled surname
   also matches one of its parts), and compatible first names: equal, nickname (reconcile/data/nicknames.csv,
@@ -67,6 +69,7 @@ class PersonName:
     key: str
 
 
+@lru_cache(maxsize=262_144)  # name words repeat across a directory: fold each once
 def fold_name(text: str | None) -> str:
     """Casefold, strip accents and drop everything but letters/digits ("O'Neil-Smith" -> "oneilsmith")."""
     if not text:
@@ -82,6 +85,7 @@ def _name_parts(text: str | None) -> tuple[str, ...]:
     return tuple(p for p in (fold_name(w) for w in _WORD_SPLIT.split(text)) if p)
 
 
+@lru_cache(maxsize=262_144)  # name words repeat across a directory: fold each once
 def _credential(token: str, all_caps: bool) -> str | None:
     """Return the canonical credential a token spells ("M.D.," -> "MD"), or None if it is not one."""
     bare = _TOKEN_CLEAN.sub("", token.strip(",;:")).upper()
@@ -122,22 +126,92 @@ def _strip_credentials(text: str) -> tuple[str, list[str]]:
     return ", ".join(" ".join(t) for t in kept_parts), list(dict.fromkeys(credentials))
 
 
+@lru_cache(maxsize=262_144)  # name words repeat across a directory: fold each once
 def _clean_piece(text: str) -> str:
     """Strip stray punctuation and spaces around a parsed name piece ('' when nothing name-like is left)."""
     piece = " ".join(text.replace(",", " ").split()).strip(" .;:")
     return piece if fold_name(piece) else ""
 
 
+# Fast path: words nameparser would treat specially (titles, particles, suffixes, conjunctions) send a name to it.
+_SPECIAL_WORDS = frozenset(
+    w for group in ("titles", "prefixes", "suffix_acronyms", "suffix_not_acronyms", "conjunctions", "first_name_titles")
+    for w in getattr(_NAMEPARSER, group)
+)
+_PLAIN = re.compile(r"[A-Za-z]{2,}")
+_GIVEN = re.compile(r"[A-Za-z]+\.?")  # a first or middle name, or its initial ("J", "J.")
+_INITIAL = re.compile(r"[A-Za-z]\.?")
+
+
+def _plain(word: str, pattern: re.Pattern[str]) -> bool:
+    """Tell whether a word is an ordinary ASCII name word nameparser gives no special meaning."""
+    return pattern.fullmatch(word) is not None and word.rstrip(".").lower() not in _SPECIAL_WORDS
+
+
+def _middle(word: str) -> bool:
+    """A middle name or initial; a lone initial is plain even where nameparser lists the letter ("E", "I", "V", "Y")."""
+    return _INITIAL.fullmatch(word) is not None or _plain(word, _GIVEN)
+
+
+@lru_cache(maxsize=1024)
+def _trailing_initial(token: str) -> tuple[str, str] | None:
+    """(middle, suffix) nameparser makes of a lone initial after "Last, First" ("Q" -> middle, "V" -> suffix)."""
+    human = HumanName(f"Zzyx, Quorra {token}", constants=_NAMEPARSER)
+    if (human.first, human.last, human.title) != ("Quorra", "Zzyx", "") or (human.middle, human.suffix) not in (
+            (token, ""), ("", token)):
+        return None
+    return human.middle, human.suffix
+
+
+def _simple_parts(remainder: str) -> tuple[str, str, str, str] | None:
+    """(first, middle, last, suffix) as nameparser would give them, for the common simple forms only; else None.
+
+    Forms: "First Last", "First M Last", "First M. Last", "Dr. First [M] Last", "Last, First", "Last, First M".
+    Anything else (particles, suffixes, nicknames, accents, hyphens, more words) goes to nameparser; the
+    equivalence is property-tested in tests/test_normalize_name.py.
+    """
+    if remainder.count(",") > 1:
+        return None
+    if "," in remainder:
+        left, _, right = remainder.partition(",")
+        lasts, givens = left.split(), right.split()
+        if len(lasts) != 1 or not 1 <= len(givens) <= 2 or not _plain(lasts[0], _PLAIN):
+            return None
+        if not _plain(givens[0], _GIVEN):
+            return None
+        if len(givens) == 1:
+            return givens[0], "", lasts[0], ""
+        if _plain(givens[1], _GIVEN):
+            return givens[0], givens[1], lasts[0], ""
+        if _INITIAL.fullmatch(givens[1]) is None:
+            return None
+        read = _trailing_initial(givens[1])  # a trailing "V"/"I" is a suffix to nameparser, "E"/"Y" a middle
+        return None if read is None else (givens[0], read[0], lasts[0], read[1])
+    words = remainder.split()
+    if len(words) > 2 and words[0].rstrip(".").lower() == "dr":
+        words = words[1:]
+    if not 2 <= len(words) <= 3 or not _plain(words[-1], _PLAIN) or not _plain(words[0], _GIVEN):
+        return None
+    if len(words) == 3 and not _middle(words[1]):
+        return None
+    return words[0], (words[1] if len(words) == 3 else ""), words[-1], ""
+
+
 @lru_cache(maxsize=262_144)
-def _parse(text: str) -> PersonName | None:
-    """Cached core of parse_person for one distinct string."""
+def _parse(text: str, fast: bool = True) -> PersonName | None:
+    """Cached core of parse_person for one distinct string (fast=False: always through nameparser, for tests)."""
     text = " ".join(text.replace("\u00a0", " ").split())
     if not any(c.isalpha() for c in text):
         return None
     remainder, credentials = _strip_credentials(text)
-    human = HumanName(remainder, constants=_NAMEPARSER)
+    simple = _simple_parts(remainder) if fast else None
+    if simple is not None:
+        human_first, human_middle, human_last, human_suffix = simple
+    else:
+        human = HumanName(remainder, constants=_NAMEPARSER)
+        human_first, human_middle, human_last, human_suffix = human.first, human.middle, human.last, human.suffix
     suffixes: list[str] = []
-    for piece in filter(None, (s.strip() for s in human.suffix.split(","))):
+    for piece in filter(None, (s.strip() for s in human_suffix.split(","))):
         bare = _TOKEN_CLEAN.sub("", piece).upper()
         if bare in _GENERATIONAL:
             suffixes.append(_GENERATIONAL[bare])
@@ -145,7 +219,7 @@ def _parse(text: str) -> PersonName | None:
             cred = _credential(piece, True)
             if cred and cred not in credentials:
                 credentials.append(cred)
-    first, middle, last = _clean_piece(human.first), _clean_piece(human.middle), _clean_piece(human.last)
+    first, middle, last = _clean_piece(human_first), _clean_piece(human_middle), _clean_piece(human_last)
     if first and not last and not middle:  # a lone word ("Dr. Smith", "Smith") is a surname
         first, last = "", first
     if not last and not first:
