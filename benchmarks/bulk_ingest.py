@@ -1,0 +1,131 @@
+"""Benchmark: a generated NDJSON set in the CMS National Provider Directory's type mix.
+
+Times ghostcheck's `fhir_bulk` ingest (DuckDB NDJSON reader -> listing landing
+Parquet -> warehouse load) against plain DuckDB `read_json` of the same files
+into tables, in the same run; reports rows/s and peak RSS, and extrapolates to
+the NPD's ~27M resources.
+
+Usage: python benchmarks/bulk_ingest.py [--resources 5000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+MIX = {  # share of resources by type, roughly the NPD's
+    "PractitionerRole": 0.40, "Practitioner": 0.28, "Organization": 0.14,
+    "Location": 0.12, "OrganizationAffiliation": 0.04, "Endpoint": 0.02,
+}
+NEWPT = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-newpatients"
+
+
+def generate(folder: Path, total: int) -> dict[str, int]:
+    """Write one gzip-free NDJSON file per type with DuckDB; return counts."""
+    counts = {k: max(1, int(total * v)) for k, v in MIX.items()}
+    con = duckdb.connect()
+    n_prac, n_loc, n_org = counts["Practitioner"], counts["Location"], counts["Organization"]
+    queries = {
+        "Practitioner": f"""SELECT 'Practitioner' AS resourceType, 'p' || i AS id,
+            {{'lastUpdated': '2026-10-01T00:00:00Z'}} AS meta,
+            [{{'system': 'http://hl7.org/fhir/sid/us-npi', 'value': CAST(1000000000 + i AS VARCHAR)}}] AS identifier,
+            [{{'family': 'Family' || (i % 50000), 'given': ['Given' || (i % 3000), 'Q']}}] AS name,
+            [{{'system': 'phone', 'value': '217555' || lpad(CAST(i % 10000 AS VARCHAR), 4, '0')}}] AS telecom
+            FROM range({n_prac}) t(i)""",
+        "Location": f"""SELECT 'Location' AS resourceType, 'l' || i AS id, 'Site ' || i AS name,
+            {{'line': [(i % 9999) || ' Main St', 'Ste ' || (i % 40)], 'city': 'City' || (i % 900), 'state': 'IL',
+              'postalCode': lpad(CAST(60000 + i % 3000 AS VARCHAR), 5, '0')}} AS address,
+            [{{'system': 'phone', 'value': '312555' || lpad(CAST(i % 10000 AS VARCHAR), 4, '0')}}] AS telecom,
+            [{{'url': '{NEWPT}', 'extension': [{{'url': 'acceptingPatients', 'valueCodeableConcept':
+                {{'coding': [{{'code': CASE WHEN i % 4 = 0 THEN 'nopt' ELSE 'newpt' END}}]}}}}]}}] AS extension,
+            {{'reference': 'Organization/o' || (i % {n_org})}} AS managingOrganization
+            FROM range({n_loc}) t(i)""",
+        "Organization": f"""SELECT 'Organization' AS resourceType, 'o' || i AS id, 'Group ' || i AS name,
+            [{{'system': 'url', 'value': 'https://group' || i || '.example.org'}}] AS telecom FROM range({n_org}) t(i)""",
+        "PractitionerRole": f"""SELECT 'PractitionerRole' AS resourceType, 'r' || i AS id,
+            {{'lastUpdated': '2026-10-01T00:00:00Z'}} AS meta, true AS active,
+            {{'reference': 'Practitioner/p' || (i % {n_prac})}} AS practitioner,
+            {{'reference': 'Organization/o' || (i % {n_org})}} AS organization,
+            [{{'reference': 'Location/l' || (i % {n_loc})}}] AS location,
+            [{{'coding': [{{'system': 'http://nucc.org/provider-taxonomy', 'code': '207Q00000X'}}]}}] AS specialty
+            FROM range({counts['PractitionerRole']}) t(i)""",
+        "OrganizationAffiliation": f"""SELECT 'OrganizationAffiliation' AS resourceType, 'a' || i AS id,
+            {{'reference': 'Organization/o' || (i % {n_org})}} AS organization FROM range({counts['OrganizationAffiliation']}) t(i)""",
+        "Endpoint": f"""SELECT 'Endpoint' AS resourceType, 'e' || i AS id, 'active' AS status,
+            'https://fhir' || i || '.example.org' AS address FROM range({counts['Endpoint']}) t(i)""",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, sql in queries.items():
+        con.execute(f"COPY ({sql}) TO '{folder / (kind + '.ndjson')}' (FORMAT json)")
+    return counts
+
+
+CHILD = """
+import resource, sys, time
+from crawlers.bulk.fhir_bulk import bulk_to_landing
+from crawlers.config import CrawlConfig, DirectoryConfig
+from warehouse.db import connect
+from warehouse.load import load_landing
+folder, work = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+d = DirectoryConfig(insurer="NPD", kind="fhir_bulk", url=folder, role="reference")
+r = bulk_to_landing(d, CrawlConfig(), work + "/landing", "20261125T000000Z-bench0", work_dir=work)
+t1 = time.perf_counter()
+con = connect(work + "/w.duckdb")
+s = load_landing(con, work + "/landing")
+t2 = time.perf_counter()
+print(r.listings, t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+PLAIN = """
+import resource, sys, time, duckdb, glob
+folder, db = sys.argv[1], sys.argv[2]
+con = duckdb.connect(db)
+t0 = time.perf_counter()
+for path in sorted(glob.glob(folder + "/*.ndjson")):
+    name = path.rsplit("/", 1)[1].split(".")[0]
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_json('{path}')")
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def main() -> None:
+    """Generate, time both paths in child processes (for honest peak RSS), print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--resources", type=int, default=5_000_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="gc-bench-bulk-"))
+    try:
+        t = time.perf_counter()
+        counts = generate(work / "npd", args.resources)
+        size = sum(p.stat().st_size for p in (work / "npd").iterdir()) / 1e9
+        print(f"generated {sum(counts.values()):,} resources ({size:.2f} GB) in {time.perf_counter() - t:.1f}s")
+        ours = subprocess.run([sys.executable, "-c", CHILD, str(work / "npd"), str(work)], capture_output=True,
+                              text=True, check=True).stdout.strip().splitlines()[-1].split()
+        plain = subprocess.run([sys.executable, "-c", PLAIN, str(work / "npd"), str(work / "plain.duckdb")],
+                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1].split()
+        listings, t_ingest, t_load, rss = int(ours[0]), float(ours[1]), float(ours[2]), float(ours[3])
+        t_plain, rss_plain = float(plain[0]), float(plain[1])
+        total = t_ingest + t_load
+        n = sum(counts.values())
+        print(f"{'path':<34} {'seconds':>8} {'resources/s':>12} {'peak RSS MB':>12}")
+        print(f"{'ghostcheck fhir_bulk (ingest+load)':<34} {total:>8.1f} {n / total:>12,.0f} {rss:>12,.0f}")
+        print(f"{'  of which NDJSON -> landing':<34} {t_ingest:>8.1f}")
+        print(f"{'  of which landing -> warehouse':<34} {t_load:>8.1f}")
+        print(f"{'plain DuckDB read_json -> tables':<34} {t_plain:>8.1f} {n / t_plain:>12,.0f} {rss_plain:>12,.0f}")
+        print(f"ratio ghostcheck / plain: {total / t_plain:.2f}; listings produced: {listings:,}")
+        print(f"extrapolated to 27M resources: {total * 27_000_000 / n / 60:.1f} min")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
