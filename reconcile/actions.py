@@ -20,7 +20,8 @@ an accepted-insurer list without the insurer (0.6) and other directories (0.6) d
 | address | website shows exactly one current address | update | USPS line: 12 MAIN ST STE 4, SPRINGFIELD, IL 62701 |
 | address | report: not at this address, or several / unparseable addresses | verify | - |
 | accepting_status | practice report or website, canonical status known | update | accepting / not_accepting / ... |
-| invalid_npi | (reference directory: bad check digit or deactivated) | verify | - |
+| invalid_npi | deactivated per a reference (NPPES) | suppress_until_verified | - |
+| invalid_npi | fails the check digit | verify | - |
 | cross_directory_conflict | (another directory is not practice evidence) | verify | - |
 | anything else | | verify | - |
 
@@ -200,7 +201,10 @@ def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact
             return Action("update", observed, f"{source} says {observed} ({_source(row)})")
         return verify(f"status {observed or 'unknown'} from {source or 'unknown source'}")
     if ftype == "invalid_npi":
-        return verify(f"the listed NPI {row.get('npi') or ''} is invalid or deactivated ({observed or source})")
+        if "deactivated" in (observed or "").lower():
+            # A deactivated NPI cannot bill: the listing should not send patients there until verified.
+            return Action("suppress_until_verified", None, f"the listed NPI {row.get('npi') or ''} is {observed}")
+        return verify(f"the listed NPI {row.get('npi') or ''} is invalid ({observed or source}): ask the office for it")
     if ftype == "cross_directory_conflict":
         return verify(f"directories disagree, no practice evidence ({row.get('evidence_text') or observed})")
     return verify(f"{ftype or 'finding'} from {source or 'unknown source'}")

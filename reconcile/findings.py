@@ -10,6 +10,13 @@ import pyarrow as pa
 
 from reconcile.compare import cross_findings_sql, field_findings_sql, stale_findings_sql
 
+# The finding types of DESIGN.md, then the ones reference directories add.
+DESIGN_FINDING_TYPES = (
+    "accepting_status", "phone", "address", "provider_not_at_location", "insurer_not_accepted",
+    "stale_listing", "cross_directory_conflict", "unreachable",
+)
+FINDING_TYPES = (*DESIGN_FINDING_TYPES, "invalid_npi")
+
 FINDING_COLUMNS = (
     "finding_id", "finding_type", "insurer", "listing_id", "npi", "provider_name", "address", "field",
     "directory_value", "observed_value", "evidence_source", "evidence_url", "evidence_text", "observed_at",

@@ -153,9 +153,15 @@ def test_engine_and_store_put_actions_in_the_findings_view(con):
     assert columns.index("link_score") == 24
 
 
-def test_invalid_npi_from_a_reference_directory_is_verify_asking_for_the_npi():
-    act = recommend(row("invalid_npi", "npi", "reference", "deactivated 2024-05-01", confidence=0.95), contact=CONTACT)
+def test_invalid_npi_check_digit_is_verify_asking_for_the_npi():
+    act = recommend(row("invalid_npi", "npi", "reference", "fails the NPI check digit", confidence=1.0), contact=CONTACT)
     assert act.action == "verify" and "NPI" in act.reason and "(217) 555-0100" in act.reason
+
+
+def test_deactivated_npi_is_suppressed_until_verified():
+    act = recommend(row("invalid_npi", "npi", "reference", "deactivated 2024-05-01 per NPPES", confidence=0.95),
+                    contact=CONTACT)
+    assert act.action == "suppress_until_verified" and "deactivated 2024-05-01" in act.reason
 
 
 def test_verify_reason_names_the_practice_and_listed_phone_from_the_run(con):

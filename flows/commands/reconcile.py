@@ -15,11 +15,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.commands.common import ConfigOption, UserError, friendly, out, read_config
+from reconcile.findings import FINDING_TYPES
 
 FORMATS = ("table", "csv", "json")
 STATUS_FILTERS = ("open", "resolved", "dismissed", "all")
-FINDING_TYPES = ("accepting_status", "phone", "address", "provider_not_at_location", "insurer_not_accepted",
-                 "stale_listing", "cross_directory_conflict", "unreachable")
 _AGE = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
 
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.demo.world import World
+from reconcile.findings import DESIGN_FINDING_TYPES as FINDING_TYPES
 
-FINDING_TYPES = ("accepting_status", "phone", "address", "provider_not_at_location", "insurer_not_accepted",
-                 "stale_listing", "cross_directory_conflict", "unreachable")
 Key = tuple[str, str, str, str]  # finding type, insurer, npi, house number
 
 

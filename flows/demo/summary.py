@@ -11,9 +11,8 @@ from rich.table import Table
 
 from flows.demo.servers import RunningWorld
 from flows.demo.world import World
+from reconcile.findings import DESIGN_FINDING_TYPES as FINDING_TYPES
 
-FINDING_TYPES = ("accepting_status", "phone", "address", "provider_not_at_location", "insurer_not_accepted",
-                 "stale_listing", "cross_directory_conflict", "unreachable")
 GHOST_TYPES = ("accepting_status", "unreachable", "provider_not_at_location")
 
 
