@@ -11,7 +11,6 @@ Usage: python benchmarks/bulk_ingest.py [--resources 5000000] [--keep DIR]
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import subprocess
 import sys

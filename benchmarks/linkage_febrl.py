@@ -60,7 +60,7 @@ def ghostcheck_link(df_a, df_b, fixed_threshold: float | None = None) -> tuple[s
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
     union = " UNION ".join(
-        f"SELECT a.rec_id AS ra, b.rec_id AS rb FROM a JOIN b ON " + " AND ".join(f"a.{c} = b.{c}" for c in block)
+        "SELECT a.rec_id AS ra, b.rec_id AS rb FROM a JOIN b ON " + " AND ".join(f"a.{c} = b.{c}" for c in block)
         for block in BLOCKS
     )
     pairs = con.execute(

@@ -191,7 +191,7 @@ class Generator:
     # the world ----------------------------------------------------------------------------------------------------
     def world(self, n_listings: int) -> World:
         """About n_listings listings across three insurers, one website per practice, phone-survey reports."""
-        r, w = self.r, World()
+        w = World()
         as_of_ts = dt.datetime.combine(self.as_of, dt.time())
         while len(w.listings) < n_listings:
             self._practice(w, as_of_ts)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import pyarrow as pa
 
 from reconcile.batch import Prepared
 from reconcile.link import roster_hits

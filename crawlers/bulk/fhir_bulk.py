@@ -15,7 +15,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 import duckdb
 import fsspec

@@ -64,7 +64,7 @@ _NEG_RES = [
 _PAST_UNTIL = re.compile(rf"\b(?:were|was|had been)\s+(?:accepting|taking|seeing|welcoming)\s+(?P<np>{_NP})\s+(?:until|through|up until|till)\b")
 _PAST = re.compile(r"\b(?:previously|formerly|used to|in the past|were once|was once|had been)\b")
 _WAITLIST = [
-    re.compile(rf"\bwaitlist\b(?![^.;]{{0,20}}\b(?:is|are)\s+(?:currently\s+|now\s+|also\s+)?(?:closed|full))"),
+    re.compile(r"\bwaitlist\b(?![^.;]{0,20}\b(?:is|are)\s+(?:currently\s+|now\s+|also\s+)?(?:closed|full))"),
     re.compile(rf"(?P<np>{_NP})[^.;]{{0,60}}\bwait(?:ing)?\s*times?\b[^.;]{{0,40}}\b(?:\d+|several|a few|few|many|six|three|four|five|nine|twelve)\s*(?:\+|-|–|to)?\s*\d*\s*months?\b"),
     re.compile(rf"\bwait(?:ing)?(?:\s*times?)?\s+(?:for|on)\s+(?:a\s+|an\s+)?(?P<np>{_NP})[^.;]{{0,40}}\bmonths?\b"),
     re.compile(rf"\b(?:\d+|several|a few|few|many)\s*(?:\+|-|–|to)?\s*\d*\s*[- ]?months?\s*(?:long\s+)?wait\b[^.;]{{0,30}}(?P<np>{_NP})"),

@@ -68,6 +68,33 @@ def _verbose() -> bool:
     return bool(os.environ.get("GHOSTCHECK_DEBUG"))
 
 
+def plain(value: Any) -> Any:
+    """A CSV/JSON-friendly value: dates as ISO strings, floats rounded to 4 places."""
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def emit_rows(columns: list[str], rows: list[tuple], fmt: str) -> bool:
+    """Write rows to stdout as CSV or JSON and return True; False for `table` (the caller draws it)."""
+    import csv
+    import json
+
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([[plain(v) for v in row] for row in rows])
+        return True
+    if fmt == "json":
+        sys.stdout.write(json.dumps([{c: plain(v) for c, v in zip(columns, row)} for row in rows], indent=2) + "\n")
+        return True
+    return False
+
+
 def read_config(path: Path) -> Config:
     """Load the config named by `-c` (errors become one-line exits)."""
     return load_config(path)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -13,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flows.commands.common import ConfigOption, UserError, friendly, out, read_config
+from flows.commands.common import ConfigOption, UserError, emit_rows, friendly, out, read_config
 
 FORMATS = ("table", "csv", "json")
 
@@ -41,13 +38,6 @@ def query_compliance(con: Any, as_of: dt.date | None = None, insurer: str | None
     return [d[0] for d in cursor.description], cursor.fetchall()
 
 
-def _plain(value: Any) -> Any:
-    """JSON/CSV-friendly value: dates as ISO, floats rounded to 4 places."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 4)
-    return value
 
 
 def _cell(value: Any, kind: str = "") -> str:
@@ -84,16 +74,11 @@ def _table(columns: list[str], rows: list[tuple]) -> Table:
 
 def emit(columns: list[str], rows: list[tuple], fmt: str) -> None:
     """Print the compliance rows as a rich table, CSV or JSON on stdout."""
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
-    elif fmt == "json":
-        sys.stdout.write(json.dumps([{c: _plain(v) for c, v in zip(columns, row)} for row in rows], indent=2) + "\n")
-    else:
-        out.print(_table(columns, rows))
-        out.print("bands are exclusive: 0–2 business days (US federal holidays excluded) after first seen, then up to "
-                  "90 days, then over 90 days; fix times are calendar days from first seen to resolved.")
+    if emit_rows(columns, rows, fmt):
+        return
+    out.print(_table(columns, rows))
+    out.print("bands are exclusive: 0–2 business days (US federal holidays excluded) after first seen, then up to "
+              "90 days, then over 90 days; fix times are calendar days from first seen to resolved.")
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -83,7 +83,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 return
             from flows.report.export import export_findings
 
-            filters, params = [], []
+            filters = []
             if insurer:
                 filters.append(f"lower(insurer) = lower('{insurer.replace(chr(39), chr(39) * 2)}')")
             if status != "all":

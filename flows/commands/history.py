@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flows.commands.common import ConfigOption, UserError, friendly, out, read_config
+from flows.commands.common import ConfigOption, UserError, friendly, out, plain, read_config
 
 FORMATS = ("table", "json")
 TIMELINE_COLUMNS = ("as_of", "run_id", "field", "directory_value", "observed_value", "agrees", "evidence_source",
@@ -66,21 +65,16 @@ def verdict(change: dict[str, Any]) -> str:
             f"({max(d, e).isoformat()}, {abs((e - d).days)} days later)")
 
 
-def _plain(value: Any) -> Any:
-    """JSON-friendly value: dates as ISO strings."""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-
-
 def emit(listing_id: str, rows: list[dict[str, Any]], findings: list[dict[str, Any]], fmt: str) -> None:
     """Print the timeline (table or JSON) with the per-field 'which changed first' verdicts."""
     changes = first_changes(rows)
     if fmt == "json":
         doc = {
             "listing_id": listing_id,
-            "timeline": [{k: _plain(v) for k, v in r.items()} for r in rows],
-            "first_changes": {f: {"directory": _plain(c["directory"]), "evidence": _plain(c["evidence"]),
+            "timeline": [{k: plain(v) for k, v in r.items()} for r in rows],
+            "first_changes": {f: {"directory": plain(c["directory"]), "evidence": plain(c["evidence"]),
                                   "verdict": verdict(c)} for f, c in changes.items()},
-            "findings": [{k: _plain(v) for k, v in f.items()} for f in findings],
+            "findings": [{k: plain(v) for k, v in f.items()} for f in findings],
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
@@ -97,8 +91,8 @@ def emit(listing_id: str, rows: list[dict[str, Any]], findings: list[dict[str, A
         out.print(f"{escape(str(field_name))}: {escape(verdict(change))}")
     for f in findings:
         out.print(f"finding {escape(str(f['finding_type']))} ({escape(str(f['field'] or ''))}): {f['status']}, "
-                  f"first seen {_plain(f['first_seen'])}"
-                  + (f", resolved {_plain(f['resolved_at'])}" if f["resolved_at"] else ""))
+                  f"first seen {plain(f['first_seen'])}"
+                  + (f", resolved {plain(f['resolved_at'])}" if f["resolved_at"] else ""))
 
 
 def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import re
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flows.commands.common import ConfigOption, UserError, friendly, out, read_config
+from flows.commands.common import ConfigOption, UserError, emit_rows, friendly, out, plain, read_config
 from reconcile.findings import FINDING_TYPES
 
 FORMATS = ("table", "csv", "json")
@@ -116,22 +113,11 @@ def query_findings(con: Any, insurer: str | None = None, finding_type: str | Non
     return columns, cursor.fetchall()
 
 
-def _plain(value: Any) -> Any:
-    """JSON/CSV-friendly value: dates as ISO strings."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
 
 
 def _emit(columns: list[str], rows: list[tuple], fmt: str) -> None:
     """Print findings to stdout as a rich table, CSV or JSON."""
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
-        return
-    if fmt == "json":
-        sys.stdout.write(json.dumps([{c: _plain(v) for c, v in zip(columns, row)} for row in rows], indent=2) + "\n")
+    if emit_rows(columns, rows, fmt):
         return
     shown = ("severity", "finding_type", "insurer", "provider_name", "field", "directory_value", "observed_value",
              "evidence_source", "status", "first_seen", "finding_id")
@@ -140,7 +126,7 @@ def _emit(columns: list[str], rows: list[tuple], fmt: str) -> None:
         table.add_column(name.replace("_", " "), overflow="fold")
     index = {c: i for i, c in enumerate(columns)}
     for row in rows:
-        table.add_row(*[escape("" if row[index[c]] is None else str(_plain(row[index[c]]))) for c in shown])
+        table.add_row(*[escape("" if row[index[c]] is None else str(plain(row[index[c]]))) for c in shown])
     out.print(table)
 
 

@@ -397,7 +397,6 @@ def _split_without_commas(upper: str) -> tuple[str, str] | None:
     if len(tokens) < 4 or not _HOUSE_NUMBER.match(tokens[0]):
         return None
     suffixes = _suffixes()
-    standard = set(suffixes.values())
     end = next((k for k in range(2, len(tokens) - 1) if tokens[k] in suffixes), None)
     if end is None:
         return None
