@@ -1,7 +1,7 @@
 """Recommended action per finding: what an insurer's directory team should do, the value to publish, and why.
 
 Pure, deterministic rules over finding rows (reconcile.findings.FINDING_COLUMNS); `with_actions` reads the
-listing's phone / practice from the run's TEMP table rc_l only to say who to call. `threshold` (default 0.65)
+listing's phone / practice from the run's TEMP table temp_rc_l only to say who to call. `threshold` (default 0.65)
 is the confidence at or above which the evidence is strong enough to act on: practice reports (0.9-0.95),
 explicit website statements (0.85), website departures (0.9) and complete rosters (0.7) pass with a link score of
 0.93 or more;
@@ -233,17 +233,17 @@ def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = Non
 
 
 def with_actions(findings: pa.Table, con: Any, threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
-    """add_actions with each listing's practice and phone read from the run's TEMP table rc_l (who to call)."""
+    """add_actions with each listing's practice and phone read from the run's TEMP table temp_rc_l (who to call)."""
     if findings.num_rows == 0:
         return add_actions(findings, {}, threshold)
     ids = sorted({str(x) for x in findings.column("listing_id").to_pylist() if x is not None})
-    con.register("_rc_action_ids", pa.table({"listing_id": pa.array(ids, pa.string())}))
+    con.register("_temp_rc_action_ids", pa.table({"listing_id": pa.array(ids, pa.string())}))
     try:
         rows = con.execute(
             "SELECT l.listing_id, any_value(coalesce(l.practice_name, l.name_text)), any_value(l.phone) "
-            "FROM rc_l l JOIN _rc_action_ids i USING (listing_id) GROUP BY l.listing_id"
+            "FROM temp_rc_l l JOIN _temp_rc_action_ids i USING (listing_id) GROUP BY l.listing_id"
         ).fetchall()
     finally:
-        con.unregister("_rc_action_ids")
+        con.unregister("_temp_rc_action_ids")
     contacts = {str(lid): Contact(practice, phone) for lid, practice, phone in rows}
     return add_actions(findings, contacts, threshold)

@@ -32,7 +32,7 @@ def distinct_values(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any,
 
 def register_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> str:
     """Copy an Arrow table into a TEMP table called `name` (replacing it) so later SQL can join it."""
-    view = f"_rc_arrow_{next(_counter)}"
+    view = f"_temp_rc_arrow_{next(_counter)}"
     con.register(view, table)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
@@ -198,82 +198,82 @@ def phone_canon_sql(column: str) -> str:
 
 
 def _normalize_phones(con: duckdb.DuckDBPyConnection) -> None:
-    """TEMP table rc_phone (v, phone_key) over every distinct phone spelling, phonenumbers run once per number."""
+    """TEMP table temp_rc_phone (v, phone_key) over every distinct phone spelling, phonenumbers run once per number."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _rc_phone_raw AS SELECT v, " + phone_canon_sql("v") + " AS c FROM ("
-        "SELECT phone AS v FROM rc_src_l UNION SELECT phone FROM rc_src_o UNION SELECT unnest(phones) FROM rc_src_o"
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_phone_raw AS SELECT v, " + phone_canon_sql("v") + " AS c FROM ("
+        "SELECT phone AS v FROM temp_rc_src_l UNION SELECT phone FROM temp_rc_src_o UNION SELECT unnest(phones) FROM temp_rc_src_o"
         ") WHERE v IS NOT NULL"
     )
-    normalize_distinct(con, "SELECT c FROM _rc_phone_raw", [("v", pa.string())], [("phone_key", pa.string())],
-                       lambda v: (phone_key(v),), "_rc_phone_c")
-    con.execute("CREATE OR REPLACE TEMP TABLE rc_phone AS SELECT r.v, k.phone_key FROM _rc_phone_raw r "
-                "LEFT JOIN _rc_phone_c k ON k.v = r.c")
-    con.execute("DROP TABLE IF EXISTS _rc_phone_raw")
-    con.execute("DROP TABLE IF EXISTS _rc_phone_c")
+    normalize_distinct(con, "SELECT c FROM _temp_rc_phone_raw", [("v", pa.string())], [("phone_key", pa.string())],
+                       lambda v: (phone_key(v),), "_temp_rc_phone_c")
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_phone AS SELECT r.v, k.phone_key FROM _temp_rc_phone_raw r "
+                "LEFT JOIN _temp_rc_phone_c k ON k.v = r.c")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_phone_raw")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_phone_c")
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
-    """Normalize listings and observations into TEMP tables rc_l, rc_o, rc_o_phone, rc_o_addr, rc_o_names, rc_o_ins."""
+    """Normalize listings and observations into TEMP tables temp_rc_l, temp_rc_o, temp_rc_o_phone, temp_rc_o_addr, temp_rc_o_names, temp_rc_o_ins."""
     prep = Prepared()
     vc = pa.string()
-    con.execute("CREATE OR REPLACE TEMP TABLE rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
                 + REFERENCE_SCOPE_SQL)
-    con.execute("CREATE OR REPLACE TEMP TABLE rc_src_o AS SELECT * FROM observations")
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_o AS SELECT * FROM observations")
     normalize_distinct(
         con,
-        "SELECT npi FROM rc_src_l UNION SELECT npi FROM rc_src_o",
-        [("v", vc)], [("npi_ok", vc)], _npi, "rc_npi",
+        "SELECT npi FROM temp_rc_src_l UNION SELECT npi FROM temp_rc_src_o",
+        [("v", vc)], [("npi_ok", vc)], _npi, "temp_rc_npi",
     )
     _normalize_phones(con)
     addr4_sql = (
         "SELECT coalesce(address,'') a, coalesce(city,'') c, coalesce(state,'') s, coalesce(CAST(zip AS VARCHAR),'') z "
-        "FROM rc_src_l UNION SELECT coalesce(address,''), coalesce(city,''), coalesce(state,''), "
-        "coalesce(CAST(zip AS VARCHAR),'') FROM rc_src_o"
+        "FROM temp_rc_src_l UNION SELECT coalesce(address,''), coalesce(city,''), coalesce(state,''), "
+        "coalesce(CAST(zip AS VARCHAR),'') FROM temp_rc_src_o"
     )
     out_addr = [("addr_key", vc), ("addr_num", vc), ("zip5", vc)]
     res4 = normalize_distinct(con, addr4_sql, [("a", vc), ("c", vc), ("s", vc), ("z", vc)], out_addr,
-                              _normalize_address4, "rc_addr4")
-    res1 = normalize_distinct(con, "SELECT unnest(addresses) FROM rc_src_o", [("v", vc)], out_addr,
-                              _parse_address1, "rc_addr1")
+                              _normalize_address4, "temp_rc_addr4")
+    res1 = normalize_distinct(con, "SELECT unnest(addresses) FROM temp_rc_src_o", [("v", vc)], out_addr,
+                              _parse_address1, "temp_rc_addr1")
     for result in (*res4.values(), *res1.values()):
         if result is not None:
             prep.addresses.setdefault(result[0], result[3])
     names = normalize_distinct(
         con,
-        "SELECT name_text FROM rc_src_l UNION SELECT provider_name FROM rc_src_o "
-        "UNION SELECT unnest(providers) FROM rc_src_o UNION SELECT unnest(departed_providers) FROM rc_src_o",
-        [("v", vc)], [("name_key", vc), ("last_parts", pa.list_(vc))], _parse_name, "rc_name",
+        "SELECT name_text FROM temp_rc_src_l UNION SELECT provider_name FROM temp_rc_src_o "
+        "UNION SELECT unnest(providers) FROM temp_rc_src_o UNION SELECT unnest(departed_providers) FROM temp_rc_src_o",
+        [("v", vc)], [("name_key", vc), ("last_parts", pa.list_(vc))], _parse_name, "temp_rc_name",
     )
     prep.names = {row[0]: result[2] for row, result in names.items() if result is not None}
     normalize_distinct(
-        con, "SELECT practice_name FROM rc_src_l UNION SELECT practice_name FROM rc_src_o",
-        [("v", vc)], [("org_key", vc)], lambda v: (org_key(v),), "rc_org",
+        con, "SELECT practice_name FROM temp_rc_src_l UNION SELECT practice_name FROM temp_rc_src_o",
+        [("v", vc)], [("org_key", vc)], lambda v: (org_key(v),), "temp_rc_org",
     )
     normalize_distinct(
-        con, "SELECT website FROM rc_src_l UNION SELECT coalesce(site_url, evidence_url) FROM rc_src_o "
+        con, "SELECT website FROM temp_rc_src_l UNION SELECT coalesce(site_url, evidence_url) FROM temp_rc_src_o "
         "WHERE source = 'website'",
-        [("v", vc)], [("site_domain", vc), ("site_root", vc)], site_parts, "rc_url",
+        [("v", vc)], [("site_domain", vc), ("site_root", vc)], site_parts, "temp_rc_url",
     )
     normalize_distinct(
-        con, "SELECT accepting_status FROM rc_src_l UNION SELECT accepting_status FROM rc_src_o",
-        [("v", vc)], [("status", vc), ("takes", pa.bool_())], _accepting, "rc_acc",
+        con, "SELECT accepting_status FROM temp_rc_src_l UNION SELECT accepting_status FROM temp_rc_src_o",
+        [("v", vc)], [("status", vc), ("takes", pa.bool_())], _accepting, "temp_rc_acc",
     )
     known = list(getattr(settings, "known_insurers", ()) or ())
-    known += [r[0] for r in con.execute("SELECT DISTINCT insurer FROM rc_src_l WHERE insurer IS NOT NULL").fetchall()]
+    known += [r[0] for r in con.execute("SELECT DISTINCT insurer FROM temp_rc_src_l WHERE insurer IS NOT NULL").fetchall()]
     matcher = InsurerMatcher(list(dict.fromkeys(known)), getattr(settings, "insurer_aliases", {}) or {})
     ins = normalize_distinct(
-        con, "SELECT insurer FROM rc_src_l UNION SELECT unnest(insurers_accepted) FROM rc_src_o "
-        "UNION SELECT unnest(insurers_not_accepted) FROM rc_src_o",
-        [("v", vc)], [("canonical", vc)], lambda v: (matcher.match(v),), "rc_ins",
+        con, "SELECT insurer FROM temp_rc_src_l UNION SELECT unnest(insurers_accepted) FROM temp_rc_src_o "
+        "UNION SELECT unnest(insurers_not_accepted) FROM temp_rc_src_o",
+        [("v", vc)], [("canonical", vc)], lambda v: (matcher.match(v),), "temp_rc_ins",
     )
     prep.insurer_canonical = {row[0]: (r[0] if r else None) for row, r in ins.items()}
     _build_listing_table(con)
     _build_observation_tables(con)
-    for name in ("rc_src_l", "rc_src_o", "rc_acc", "rc_org", "rc_url", "rc_npi"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")  # joined in; free the memory at national scale
+    for name in ("temp_rc_src_l", "temp_rc_src_o", "temp_rc_acc", "temp_rc_org", "temp_rc_url", "temp_rc_npi"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")  # joined in; free the memory at national scale
     prep.counts = {
-        "listings": con.execute("SELECT count(*) FROM rc_l").fetchone()[0],
-        "observations": con.execute("SELECT count(*) FROM rc_o").fetchone()[0],
+        "listings": con.execute("SELECT count(*) FROM temp_rc_l").fetchone()[0],
+        "observations": con.execute("SELECT count(*) FROM temp_rc_o").fetchone()[0],
         "distinct_addresses": len(res4) + len(res1),
         "distinct_names": len(names),
     }
@@ -281,10 +281,10 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
 
 
 def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Join the normalized values back onto the listings (TEMP table rc_l, one row per listing)."""
+    """Join the normalized values back onto the listings (TEMP table temp_rc_l, one row per listing)."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_l AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_l AS
         SELECT l.listing_id, l.insurer, coalesce(l.role, 'audited') AS role, l.directory_kind, l.npi,
                n.npi_ok, l.provider_name, l.name_text, nm.name_key, nm.last_parts, l.practice_name, g.org_key,
                l.address, l.city, l.state, CAST(l.zip AS VARCHAR) AS zip,
@@ -293,25 +293,25 @@ def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
                a.addr_key, a.addr_num, a.zip5, l.phone, p.phone_key,
                l.website, u.site_domain, u.site_root, l.accepting_status, ac.status AS status, ac.takes,
                l.networks, l.last_updated, l.source_url, l.fetched_at, ic.canonical AS insurer_canonical
-        FROM rc_src_l l
-        LEFT JOIN rc_npi n ON n.v = l.npi
-        LEFT JOIN rc_name nm ON nm.v = l.name_text
-        LEFT JOIN rc_org g ON g.v = l.practice_name
-        LEFT JOIN rc_addr4 a ON a.a = coalesce(l.address, '') AND a.c = coalesce(l.city, '')
+        FROM temp_rc_src_l l
+        LEFT JOIN temp_rc_npi n ON n.v = l.npi
+        LEFT JOIN temp_rc_name nm ON nm.v = l.name_text
+        LEFT JOIN temp_rc_org g ON g.v = l.practice_name
+        LEFT JOIN temp_rc_addr4 a ON a.a = coalesce(l.address, '') AND a.c = coalesce(l.city, '')
              AND a.s = coalesce(l.state, '') AND a.z = coalesce(CAST(l.zip AS VARCHAR), '')
-        LEFT JOIN rc_phone p ON p.v = l.phone
-        LEFT JOIN rc_url u ON u.v = l.website
-        LEFT JOIN rc_acc ac ON ac.v = l.accepting_status
-        LEFT JOIN rc_ins ic ON ic.v = l.insurer
+        LEFT JOIN temp_rc_phone p ON p.v = l.phone
+        LEFT JOIN temp_rc_url u ON u.v = l.website
+        LEFT JOIN temp_rc_acc ac ON ac.v = l.accepting_status
+        LEFT JOIN temp_rc_ins ic ON ic.v = l.insurer
         """
     )
 
 
 def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Normalized observations (rc_o) plus their exploded phones, addresses, names and insurer lists."""
+    """Normalized observations (temp_rc_o) plus their exploded phones, addresses, names and insurer lists."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_o AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_o AS
         SELECT o.observation_id, o.source,
                CASE WHEN o.source <> 'website' THEN 'report'
                     WHEN nullif(trim(o.provider_name), '') IS NULL THEN 'site' ELSE 'site_provider' END AS kind,
@@ -325,59 +325,59 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
                o.phones, o.addresses, o.providers, o.departed_providers, o.insurers_accepted, o.insurers_not_accepted,
                coalesce(o.site_url, o.evidence_url) AS site_url, o.evidence_url, o.evidence_text, o.evidence_sha256,
                o.observed_at, least(greatest(coalesce(o.confidence, 1.0), 0.0), 1.0) AS extraction_confidence
-        FROM rc_src_o o
-        LEFT JOIN rc_npi n ON n.v = o.npi
-        LEFT JOIN rc_name nm ON nm.v = o.provider_name
-        LEFT JOIN rc_org g ON g.v = o.practice_name
-        LEFT JOIN rc_addr4 a ON a.a = coalesce(o.address, '') AND a.c = coalesce(o.city, '')
+        FROM temp_rc_src_o o
+        LEFT JOIN temp_rc_npi n ON n.v = o.npi
+        LEFT JOIN temp_rc_name nm ON nm.v = o.provider_name
+        LEFT JOIN temp_rc_org g ON g.v = o.practice_name
+        LEFT JOIN temp_rc_addr4 a ON a.a = coalesce(o.address, '') AND a.c = coalesce(o.city, '')
              AND a.s = coalesce(o.state, '') AND a.z = coalesce(CAST(o.zip AS VARCHAR), '')
-        LEFT JOIN rc_phone p ON p.v = o.phone
-        LEFT JOIN rc_url u ON u.v = (CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)
-        LEFT JOIN rc_acc ac ON ac.v = o.accepting_status
+        LEFT JOIN temp_rc_phone p ON p.v = o.phone
+        LEFT JOIN temp_rc_url u ON u.v = (CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)
+        LEFT JOIN temp_rc_acc ac ON ac.v = o.accepting_status
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_o_phone AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_o_phone AS
         SELECT DISTINCT observation_id, phone_key, raw FROM (
-            SELECT o.observation_id, p.phone_key, o.phone AS raw FROM rc_o o JOIN rc_phone p ON p.v = o.phone
+            SELECT o.observation_id, p.phone_key, o.phone AS raw FROM temp_rc_o o JOIN temp_rc_phone p ON p.v = o.phone
             UNION ALL
-            SELECT x.observation_id, p.phone_key, x.v FROM (SELECT observation_id, unnest(phones) AS v FROM rc_o) x
-            JOIN rc_phone p ON p.v = x.v
+            SELECT x.observation_id, p.phone_key, x.v FROM (SELECT observation_id, unnest(phones) AS v FROM temp_rc_o) x
+            JOIN temp_rc_phone p ON p.v = x.v
         ) WHERE phone_key IS NOT NULL
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_o_addr AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_o_addr AS
         SELECT observation_id, addr_key, any_value(addr_num) AS addr_num, any_value(zip5) AS zip5,
                any_value(raw) AS raw FROM (
             SELECT o.observation_id, o.addr_key, o.addr_num, o.zip5,
                    concat_ws(', ', nullif(trim(s.address), ''), nullif(trim(s.city), ''),
                              nullif(trim(concat_ws(' ', s.state, CAST(s.zip AS VARCHAR))), '')) AS raw
-            FROM rc_o o JOIN rc_src_o s USING (observation_id) WHERE o.addr_key IS NOT NULL
+            FROM temp_rc_o o JOIN temp_rc_src_o s USING (observation_id) WHERE o.addr_key IS NOT NULL
             UNION ALL
             SELECT x.observation_id, a.addr_key, a.addr_num, a.zip5, x.v
-            FROM (SELECT observation_id, unnest(addresses) AS v FROM rc_o) x JOIN rc_addr1 a ON a.v = x.v
+            FROM (SELECT observation_id, unnest(addresses) AS v FROM temp_rc_o) x JOIN temp_rc_addr1 a ON a.v = x.v
             WHERE a.addr_key IS NOT NULL
         ) GROUP BY observation_id, addr_key
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_o_names AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_o_names AS
         SELECT x.observation_id, x.role, x.v AS name_text, n.name_key, n.last_parts
-        FROM (SELECT observation_id, 'roster' AS role, unnest(providers) AS v FROM rc_o
-              UNION ALL SELECT observation_id, 'departed', unnest(departed_providers) FROM rc_o) x
-        JOIN rc_name n ON n.v = x.v WHERE n.name_key IS NOT NULL
+        FROM (SELECT observation_id, 'roster' AS role, unnest(providers) AS v FROM temp_rc_o
+              UNION ALL SELECT observation_id, 'departed', unnest(departed_providers) FROM temp_rc_o) x
+        JOIN temp_rc_name n ON n.v = x.v WHERE n.name_key IS NOT NULL
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_o_ins AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_o_ins AS
         SELECT x.observation_id, x.accepted, x.v AS raw, i.canonical
-        FROM (SELECT observation_id, true AS accepted, unnest(insurers_accepted) AS v FROM rc_o
-              UNION ALL SELECT observation_id, false, unnest(insurers_not_accepted) FROM rc_o) x
-        LEFT JOIN rc_ins i ON i.v = x.v WHERE nullif(trim(x.v), '') IS NOT NULL
+        FROM (SELECT observation_id, true AS accepted, unnest(insurers_accepted) AS v FROM temp_rc_o
+              UNION ALL SELECT observation_id, false, unnest(insurers_not_accepted) FROM temp_rc_o) x
+        LEFT JOIN temp_rc_ins i ON i.v = x.v WHERE nullif(trim(x.v), '') IS NOT NULL
         """
     )

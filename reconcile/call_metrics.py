@@ -87,7 +87,7 @@ FROM one JOIN reports r USING (observation_id)
 """
 
 _METRICS_SQL = """
-WITH linked AS (SELECT * FROM _call_links),
+WITH linked AS (SELECT * FROM _temp_call_links),
 judged AS (
     SELECT insurer, reachable, first_appointment, called_on,
            listed_status IN ('accepting', 'limited') AS listed_takes,
@@ -145,12 +145,12 @@ def _share(insurer: str, metric: str, field: str, num: int, den: int) -> dict:
 def call_metrics(con: duckdb.DuckDBPyConnection, as_of: dt.date | str) -> pa.Table:
     """Per-insurer call metrics (reachable, accepting as listed, fully accurate, median wait) as of a date."""
     day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    con.execute("DROP TABLE IF EXISTS _call_links")
-    con.execute(f"CREATE TEMP TABLE _call_links AS {_LINKED_SQL}", [day])
+    con.execute("DROP TABLE IF EXISTS _temp_call_links")
+    con.execute(f"CREATE TEMP TABLE _temp_call_links AS {_LINKED_SQL}", [day])
     try:
         rows = con.execute(_METRICS_SQL).fetchall()
     finally:
-        con.execute("DROP TABLE IF EXISTS _call_links")
+        con.execute("DROP TABLE IF EXISTS _temp_call_links")
     out: list[dict] = []
     for insurer, reach_num, reach_den, acc_num, acc_den, full_num, waits in rows:
         out.append(_share(insurer, "share_reachable", "phone", reach_num, reach_den))

@@ -52,55 +52,55 @@ _EV_COLUMNS = (
 
 
 def _ev(select: str) -> str:
-    """Wrap the UNION ALL of evidence branches (all in the first branch's column order) into rc_ev's column order."""
+    """Wrap the UNION ALL of evidence branches (all in the first branch's column order) into temp_rc_ev's column order."""
     return f"SELECT {_EV_COLUMNS} FROM ({select})"
 
 
 def _obs_cols(link: str = "k") -> str:
     """The evidence columns every branch copies from the observation and its link (the verbatim evidence is
-    joined only onto the winning rows, keeping rc_ev narrow at national scale)."""
+    joined only onto the winning rows, keeping temp_rc_ev narrow at national scale)."""
     return (f"o.observed_at, o.observation_id, o.extraction_confidence, {link}.score AS link_score, "
             f"{link}.method AS link_method")
 
 
 def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
-    """Create TEMP table rc_ev: one row per (listing, field, piece of evidence) with whether it contradicts."""
-    roster_hits(con, prep, "(SELECT listing_id, observation_id FROM rc_report_links WHERE level IN ('provider','practice'))",
-                 "_rc_rep_roster")
+    """Create TEMP table temp_rc_ev: one row per (listing, field, piece of evidence) with whether it contradicts."""
+    roster_hits(con, prep, "(SELECT listing_id, observation_id FROM temp_rc_report_links WHERE level IN ('provider','practice'))",
+                 "_temp_rc_rep_roster")
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_site_phones AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_phones AS
         SELECT observation_id, list(DISTINCT phone_key) AS keys, string_agg(DISTINCT raw, '; ' ORDER BY raw) AS shown
-        FROM rc_o_phone WHERE observation_id IN (SELECT observation_id FROM rc_site_links) GROUP BY observation_id
+        FROM temp_rc_o_phone WHERE observation_id IN (SELECT observation_id FROM temp_rc_site_links) GROUP BY observation_id
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_site_addr_hit AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_addr_hit AS
         SELECT sl.listing_id, sl.observation_id,
                bool_or(a.addr_key = l.addr_key OR coalesce(m.ok, false)) AS hit,
                string_agg(DISTINCT a.raw, ' | ' ORDER BY a.raw) AS shown
-        FROM rc_site_links sl JOIN rc_l l USING (listing_id) JOIN rc_o_addr a ON a.observation_id = sl.observation_id
-        LEFT JOIN rc_addr_match m ON m.a_key = l.addr_key AND m.b_key = a.addr_key
+        FROM temp_rc_site_links sl JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o_addr a ON a.observation_id = sl.observation_id
+        LEFT JOIN temp_rc_addr_match m ON m.a_key = l.addr_key AND m.b_key = a.addr_key
         WHERE l.addr_key IS NOT NULL GROUP BY ALL
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_ins AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_ins AS
         SELECT i.observation_id, bool_or(i.accepted AND i.canonical = l.ic) AS listed_yes,
                bool_or(NOT i.accepted AND i.canonical = l.ic) AS listed_no, bool_or(i.accepted) AS has_list,
                string_agg(DISTINCT i.raw, '; ' ORDER BY i.raw) FILTER (WHERE i.accepted) AS accepted_shown,
                string_agg(DISTINCT i.raw, '; ' ORDER BY i.raw) FILTER (WHERE NOT i.accepted) AS refused_shown,
                l.ic
-        FROM rc_o_ins i CROSS JOIN (SELECT DISTINCT coalesce(insurer_canonical, insurer) AS ic FROM rc_l) l
+        FROM temp_rc_o_ins i CROSS JOIN (SELECT DISTINCT coalesce(insurer_canonical, insurer) AS ic FROM temp_rc_l) l
         GROUP BY i.observation_id, l.ic
         """
     )
-    site_practice = "rc_site_links k JOIN rc_l l USING (listing_id) JOIN rc_o o ON o.observation_id = k.observation_id"
-    site_provider = ("rc_site_provider_links k JOIN rc_l l USING (listing_id) "
-                     "JOIN rc_o o ON o.observation_id = k.observation_id")
-    report = "rc_report_links k JOIN rc_l l USING (listing_id) JOIN rc_o o ON o.observation_id = k.observation_id"
+    site_practice = "temp_rc_site_links k JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id"
+    site_provider = ("temp_rc_site_provider_links k JOIN temp_rc_l l USING (listing_id) "
+                     "JOIN temp_rc_o o ON o.observation_id = k.observation_id")
+    report = "temp_rc_report_links k JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id"
     rep_scope = "CASE k.level WHEN 'provider' THEN 0 ELSE 1 END"
     branches = [
         # accepting status ------------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
             FROM {report} WHERE o.phone_key = l.phone_key
               AND o.call_outcome IN ('wrong_number', 'reached', 'not_at_location')""",
         f"""SELECT l.listing_id, 'phone', {TIER_WEBSITE}, 1, NOT list_contains(sp.keys, l.phone_key), sp.shown, 0.85,
-                   {_obs_cols()} FROM {site_practice} JOIN _rc_site_phones sp ON sp.observation_id = o.observation_id
+                   {_obs_cols()} FROM {site_practice} JOIN _temp_rc_site_phones sp ON sp.observation_id = o.observation_id
             WHERE l.phone_key IS NOT NULL""",
         # address -------------------------------------------------------------------------------------------------
         f"""SELECT l.listing_id, 'address', {TIER_REPORT}, {rep_scope}, NOT o.correct_location,
@@ -127,7 +127,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    {REPORT_STRENGTH_SQL}, {_obs_cols()}
             FROM {report} WHERE k.level IN ('provider', 'practice') AND o.correct_location IS NOT NULL""",
         f"""SELECT l.listing_id, 'address', {TIER_WEBSITE}, 1, NOT h.hit, h.shown, 0.85, {_obs_cols()}
-            FROM {site_practice} JOIN _rc_site_addr_hit h ON h.listing_id = k.listing_id
+            FROM {site_practice} JOIN _temp_rc_site_addr_hit h ON h.listing_id = k.listing_id
                  AND h.observation_id = k.observation_id""",
         # provider at location -------------------------------------------------------------------------------------
         f"""SELECT l.listing_id, 'provider', {TIER_REPORT}, 0,
@@ -139,7 +139,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         f"""SELECT l.listing_id, 'provider', {TIER_REPORT}, 1, NOT coalesce(r.on_roster, false),
                    CASE WHEN r.on_roster THEN l.name_text ELSE 'not among: ' || array_to_string(o.providers, '; ') END,
                    {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {report} LEFT JOIN _rc_rep_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
+            FROM {report} LEFT JOIN _temp_rc_rep_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
             WHERE k.level IN ('provider', 'practice') AND o.roster_complete AND len(o.providers) > 0
               AND l.name_key IS NOT NULL""",
         f"""SELECT l.listing_id, 'provider', {TIER_WEBSITE}, 0, false, l.name_text, 0.85, {_obs_cols()}
@@ -153,7 +153,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    CASE WHEN r.departed THEN 0.9 WHEN coalesce(r.on_roster, false) THEN 0.85 ELSE 0.7 END,
                    {_obs_cols()}
             FROM {site_practice}
-            LEFT JOIN _rc_site_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
+            LEFT JOIN _temp_rc_site_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
             WHERE l.name_key IS NOT NULL
               AND (r.departed OR r.on_roster OR (o.roster_complete AND len(o.providers) > 0))""",
         # insurer ------------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown
                         ELSE 'accepted: ' || i.accepted_shown END,
                    CASE WHEN i.listed_yes OR i.listed_no THEN {REPORT_STRENGTH_SQL} ELSE 0.6 END, {_obs_cols()}
-            FROM {report} JOIN _rc_ins i ON i.observation_id = o.observation_id
+            FROM {report} JOIN _temp_rc_ins i ON i.observation_id = o.observation_id
                  AND i.ic = coalesce(l.insurer_canonical, l.insurer)
             WHERE k.level IN ('provider', 'practice') AND o.accepts_plan IS NULL
               AND (i.listed_yes OR i.listed_no OR i.has_list)""",
@@ -174,9 +174,9 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown
                         ELSE 'accepted: ' || i.accepted_shown END,
                    CASE WHEN i.listed_yes OR i.listed_no THEN 0.85 ELSE 0.6 END, {_obs_cols()}
-            FROM (SELECT * FROM rc_site_links UNION ALL SELECT * FROM rc_site_provider_links) k
-            JOIN rc_l l USING (listing_id) JOIN rc_o o ON o.observation_id = k.observation_id
-            JOIN _rc_ins i ON i.observation_id = o.observation_id AND i.ic = coalesce(l.insurer_canonical, l.insurer)
+            FROM (SELECT * FROM temp_rc_site_links UNION ALL SELECT * FROM temp_rc_site_provider_links) k
+            JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id
+            JOIN _temp_rc_ins i ON i.observation_id = o.observation_id AND i.ic = coalesce(l.insurer_canonical, l.insurer)
             WHERE i.listed_yes OR i.listed_no OR i.has_list""",
         # reachability -----------------------------------------------------------------------------------------------
         f"""SELECT l.listing_id, 'reachable', {TIER_REPORT}, 0, NOT o.reachable,
@@ -184,22 +184,22 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                         ELSE coalesce(o.call_outcome, 'unreachable') END, {REPORT_STRENGTH_SQL}, {_obs_cols()}
             FROM {report} WHERE o.phone_key = l.phone_key AND o.reachable IS NOT NULL""",
     ]
-    con.execute("CREATE OR REPLACE TEMP TABLE rc_ev AS " + _ev(" UNION ALL ".join(branches)))
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS " + _ev(" UNION ALL ".join(branches)))
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_verdict AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS
         WITH best AS (
-            SELECT * FROM rc_ev
+            SELECT * FROM temp_rc_ev
             QUALIFY row_number() OVER (PARTITION BY listing_id, field
                                        ORDER BY tier, scope, observed_at DESC, contradicts DESC, strength DESC,
                                                 observation_id) = 1
         )
         SELECT b.*, o.source, o.evidence_url, o.evidence_text, o.evidence_sha256
-        FROM best b JOIN rc_o o USING (observation_id)
+        FROM best b JOIN temp_rc_o o USING (observation_id)
         """
     )
-    for name in ("rc_ev", "_rc_site_phones", "_rc_site_addr_hit", "_rc_ins", "_rc_rep_roster", "_rc_roster_pairs"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for name in ("temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_ins", "_temp_rc_rep_roster", "_temp_rc_roster_pairs"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 def field_findings_sql() -> str:
@@ -216,7 +216,7 @@ def field_findings_sql() -> str:
                     WHEN v.field = 'accepting_status' AND NOT l.takes THEN 'medium' ELSE 'high' END AS severity,
                round(v.strength * v.extraction_confidence * v.link_score, 4) AS confidence,
                v.evidence_sha256, v.observation_id, v.link_method, v.link_score
-        FROM rc_verdict v JOIN rc_l l USING (listing_id)
+        FROM temp_rc_verdict v JOIN temp_rc_l l USING (listing_id)
         WHERE v.contradicts AND l.role = 'audited'
     """
 
@@ -235,7 +235,7 @@ def stale_findings_sql(as_of: dt.date, stale_days: int) -> str:
                     THEN 'medium' ELSE 'low' END AS severity,
                1.0 AS confidence, NULL AS evidence_sha256, NULL AS observation_id, NULL AS link_method,
                NULL::DOUBLE AS link_score
-        FROM rc_l l
+        FROM temp_rc_l l
         WHERE l.role = 'audited' AND l.last_updated IS NOT NULL
           AND CAST(l.last_updated AS DATE) < DATE '{as_of.isoformat()}' - INTERVAL {int(stale_days)} DAY
     """
@@ -249,8 +249,8 @@ def cross_findings_sql() -> str:
     """
     return """
         WITH pairs AS (
-            SELECT left_id AS a, right_id AS b, score, method FROM rc_dir_links
-            UNION ALL SELECT right_id, left_id, score, method FROM rc_dir_links
+            SELECT left_id AS a, right_id AS b, score, method FROM temp_rc_dir_links
+            UNION ALL SELECT right_id, left_id, score, method FROM temp_rc_dir_links
         ), diffs AS (
             SELECT p.a, p.b, p.score, p.method, f.field,
                    CASE f.field WHEN 'accepting_status' THEN la.status WHEN 'phone' THEN la.phone
@@ -258,10 +258,10 @@ def cross_findings_sql() -> str:
                    CASE f.field WHEN 'accepting_status' THEN lb.status WHEN 'phone' THEN lb.phone
                                 ELSE lb.address_display END AS b_value,
                    lb.insurer AS b_insurer, lb.source_url AS b_url, lb.fetched_at AS b_fetched
-            FROM pairs p JOIN rc_l la ON la.listing_id = p.a JOIN rc_l lb ON lb.listing_id = p.b
+            FROM pairs p JOIN temp_rc_l la ON la.listing_id = p.a JOIN temp_rc_l lb ON lb.listing_id = p.b
             CROSS JOIN (VALUES ('accepting_status'), ('phone'), ('address')) f(field)
-            LEFT JOIN rc_addr_match m ON m.a_key = la.addr_key AND m.b_key = lb.addr_key
-            LEFT JOIN rc_addr_match m2 ON m2.a_key = lb.addr_key AND m2.b_key = la.addr_key
+            LEFT JOIN temp_rc_addr_match m ON m.a_key = la.addr_key AND m.b_key = lb.addr_key
+            LEFT JOIN temp_rc_addr_match m2 ON m2.a_key = lb.addr_key AND m2.b_key = la.addr_key
             WHERE CASE f.field
                     WHEN 'accepting_status' THEN la.takes IS NOT NULL AND lb.takes IS NOT NULL AND la.takes <> lb.takes
                     WHEN 'phone' THEN la.phone_key IS NOT NULL AND lb.phone_key IS NOT NULL AND la.phone_key <> lb.phone_key
@@ -269,8 +269,8 @@ def cross_findings_sql() -> str:
                          AND NOT coalesce(m.ok, m2.ok, false) END
         ), placed AS (
             SELECT d.*, va.contradicts AS a_wrong, vb.contradicts AS b_wrong FROM diffs d
-            LEFT JOIN rc_verdict va ON va.listing_id = d.a AND va.field = d.field
-            LEFT JOIN rc_verdict vb ON vb.listing_id = d.b AND vb.field = d.field
+            LEFT JOIN temp_rc_verdict va ON va.listing_id = d.a AND va.field = d.field
+            LEFT JOIN temp_rc_verdict vb ON vb.listing_id = d.b AND vb.field = d.field
         )
         SELECT 'cross_directory_conflict' AS finding_type, l.insurer, l.listing_id, l.npi,
                l.name_text AS provider_name, l.address_display AS address, p.field, p.a_value AS directory_value,
@@ -278,7 +278,7 @@ def cross_findings_sql() -> str:
                p.b_insurer || ' lists ' || p.field || ': ' || p.b_value AS evidence_text, p.b_fetched AS observed_at,
                'medium' AS severity, round(0.6 * p.score, 4) AS confidence, NULL AS evidence_sha256,
                p.b AS observation_id, p.method AS link_method, p.score AS link_score
-        FROM placed p JOIN rc_l l ON l.listing_id = p.a
+        FROM placed p JOIN temp_rc_l l ON l.listing_id = p.a
         WHERE l.role = 'audited'
           AND ((p.a_wrong IS NULL AND p.b_wrong IS NULL) OR p.a_wrong OR (p.a_wrong IS NULL AND p.b_wrong = false))
         QUALIFY row_number() OVER (PARTITION BY l.listing_id, p.field ORDER BY p.score DESC, p.b_fetched DESC, p.b) = 1

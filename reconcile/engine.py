@@ -38,10 +38,10 @@ class ReconcileResult:
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop this module's TEMP tables (rc_* and _rc_*) so a run starts clean and frees memory at the end."""
+    """Drop this module's TEMP tables (temp_rc_* and _temp_rc_*) so a run starts clean and frees memory at the end."""
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
-        "(starts_with(table_name, 'rc_') OR starts_with(table_name, '_rc_'))"
+        "(starts_with(table_name, 'temp_rc_') OR starts_with(table_name, '_temp_rc_'))"
     ).fetchall()
     for (name,) in names:
         con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
@@ -57,7 +57,7 @@ def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
                             WHEN 'provider' THEN l.name_text WHEN 'insurer' THEN l.insurer END AS directory_value,
                v.observed_value, NOT v.contradicts AS agrees, v.source AS evidence_source,
                v.observation_id, v.observed_at
-        FROM rc_verdict v JOIN rc_l l USING (listing_id) WHERE l.role = 'audited'
+        FROM temp_rc_verdict v JOIN temp_rc_l l USING (listing_id) WHERE l.role = 'audited'
         ORDER BY v.listing_id, v.field
         """
     ).to_arrow_table()
@@ -92,7 +92,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Reconcil
                                 with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days)))
     timings["metrics"] = time.perf_counter() - start
     checked = con.execute(
-        "SELECT count(DISTINCT listing_id) FROM rc_verdict JOIN rc_l USING (listing_id) WHERE role = 'audited'"
+        "SELECT count(DISTINCT listing_id) FROM temp_rc_verdict JOIN temp_rc_l USING (listing_id) WHERE role = 'audited'"
     ).fetchone()[0]
     counts = dict(prep.counts, links=links.num_rows, findings=findings.num_rows)
     _drop_temp_tables(con)

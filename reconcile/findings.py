@@ -43,7 +43,7 @@ def build_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: i
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE rc_findings AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_findings AS
         SELECT {finding_key_sql()} AS finding_id, * FROM ({union})
         WHERE confidence >= {float(min_confidence)}
         QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY confidence DESC, observed_at DESC) = 1
@@ -53,4 +53,4 @@ def build_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: i
         f"CAST({c} AS VARCHAR) AS {c}" if c in ("npi", "evidence_sha256", "observation_id", "link_method") else c
         for c in FINDING_COLUMNS
     )
-    return con.execute(f"SELECT {columns} FROM rc_findings ORDER BY finding_id").to_arrow_table()
+    return con.execute(f"SELECT {columns} FROM temp_rc_findings ORDER BY finding_id").to_arrow_table()

@@ -17,7 +17,7 @@ Levels: practice (listing <-> website, best site per listing), provider (a websi
 provider, or a report naming this provider by NPI/name at this location), practice-level report (no provider
 named), phone (the report dialled the number this listing shows: enough for unreachable / wrong number), and
 directory (same valid NPI at the same practice -- phone or address -- in another insurer's directory).
-Results: TEMP table rc_links (left_id, right_id, score, method, level, kind).
+Results: TEMP table temp_rc_links (left_id, right_id, score, method, level, kind).
 """
 
 from __future__ import annotations
@@ -72,39 +72,39 @@ def pair_similarity(left: list[str | None], right: list[str | None], scorer: Any
 
 
 def address_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str) -> None:
-    """Decide addresses_match once per distinct differing key pair of `pairs_sql` (a_key, b_key) into rc_addr_match."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS rc_addr_match (a_key VARCHAR, b_key VARCHAR, ok BOOLEAN)")
+    """Decide addresses_match once per distinct differing key pair of `pairs_sql` (a_key, b_key) into temp_rc_addr_match."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS temp_rc_addr_match (a_key VARCHAR, b_key VARCHAR, ok BOOLEAN)")
     todo = con.execute(
         f"SELECT DISTINCT a_key, b_key FROM ({pairs_sql}) p WHERE a_key IS NOT NULL AND b_key IS NOT NULL "
-        "AND a_key <> b_key AND NOT EXISTS (SELECT 1 FROM rc_addr_match m WHERE m.a_key = p.a_key AND m.b_key = p.b_key)"
+        "AND a_key <> b_key AND NOT EXISTS (SELECT 1 FROM temp_rc_addr_match m WHERE m.a_key = p.a_key AND m.b_key = p.b_key)"
     ).fetchall()
     if not todo:
         return
     ok = [bool(addresses_match(prep.addresses.get(a), prep.addresses.get(b))) for a, b in todo]
     table = pa.table({"a_key": [a for a, _ in todo], "b_key": [b for _, b in todo], "ok": ok})
-    con.register("_rc_addr_new", table)
+    con.register("_temp_rc_addr_new", table)
     try:
-        con.execute("INSERT INTO rc_addr_match SELECT * FROM _rc_addr_new")
+        con.execute("INSERT INTO temp_rc_addr_match SELECT * FROM _temp_rc_addr_new")
     finally:
-        con.unregister("_rc_addr_new")
+        con.unregister("_temp_rc_addr_new")
 
 
 def name_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str) -> None:
-    """Decide person_names_match once per distinct (a, b) name-text pair of `pairs_sql` into rc_name_match."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS rc_name_match (a VARCHAR, b VARCHAR, ok BOOLEAN)")
+    """Decide person_names_match once per distinct (a, b) name-text pair of `pairs_sql` into temp_rc_name_match."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS temp_rc_name_match (a VARCHAR, b VARCHAR, ok BOOLEAN)")
     todo = con.execute(
         f"SELECT DISTINCT a, b FROM ({pairs_sql}) p WHERE a IS NOT NULL AND b IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM rc_name_match m WHERE m.a = p.a AND m.b = p.b)"
+        "AND NOT EXISTS (SELECT 1 FROM temp_rc_name_match m WHERE m.a = p.a AND m.b = p.b)"
     ).fetchall()
     if not todo:
         return
     ok = [bool(person_names_match(prep.names.get(a) or a, prep.names.get(b) or b)) for a, b in todo]
     table = pa.table({"a": [a for a, _ in todo], "b": [b for _, b in todo], "ok": ok})
-    con.register("_rc_name_new", table)
+    con.register("_temp_rc_name_new", table)
     try:
-        con.execute("INSERT INTO rc_name_match SELECT * FROM _rc_name_new")
+        con.execute("INSERT INTO temp_rc_name_match SELECT * FROM _temp_rc_name_new")
     finally:
-        con.unregister("_rc_name_new")
+        con.unregister("_temp_rc_name_new")
 
 
 _ID_COLUMNS = ("listing_id", "observation_id")  # only passed through to the result: kept as Arrow, never as Python
@@ -129,19 +129,19 @@ def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out:
     """For (listing_id, observation_id) pairs, whether the listing's provider is on the roster / departed list."""
     base = (
         f"SELECT c.listing_id, c.observation_id, r.role, l.name_text AS a, r.name_text AS b, "
-        f"l.name_key AS a_key, r.name_key AS b_key FROM {pairs} c JOIN rc_l l USING (listing_id) "
-        f"JOIN rc_o_names r USING (observation_id) "
+        f"l.name_key AS a_key, r.name_key AS b_key FROM {pairs} c JOIN temp_rc_l l USING (listing_id) "
+        f"JOIN temp_rc_o_names r USING (observation_id) "
         f"WHERE l.name_key = r.name_key OR list_has_any(l.last_parts, r.last_parts)"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _rc_roster_pairs AS {base}")
-    name_matches(con, prep, "SELECT a, b FROM _rc_roster_pairs WHERE a_key <> b_key")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_roster_pairs AS {base}")
+    name_matches(con, prep, "SELECT a, b FROM _temp_rc_roster_pairs WHERE a_key <> b_key")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
         SELECT p.listing_id, p.observation_id,
                bool_or(p.role = 'roster') AS on_roster, bool_or(p.role = 'departed') AS departed,
                string_agg(DISTINCT p.b, '; ') FILTER (WHERE p.role = 'departed') AS departed_name
-        FROM _rc_roster_pairs p LEFT JOIN rc_name_match m ON m.a = p.a AND m.b = p.b
+        FROM _temp_rc_roster_pairs p LEFT JOIN temp_rc_name_match m ON m.a = p.a AND m.b = p.b
         WHERE p.a_key = p.b_key OR m.ok
         GROUP BY ALL
         """
@@ -149,37 +149,37 @@ def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out:
 
 
 def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, workers: int) -> None:
-    """Practice-level links listing <-> website (rc_site_links, best site per listing) and provider-level claims."""
+    """Practice-level links listing <-> website (temp_rc_site_links, best site per listing) and provider-level claims."""
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _rc_site_cand AS
-        WITH site AS (SELECT observation_id, site_domain, site_root FROM rc_o WHERE kind = 'site'),
-        sp AS (SELECT p.observation_id, p.phone_key FROM rc_o_phone p JOIN site USING (observation_id)),
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_cand AS
+        WITH site AS (SELECT observation_id, site_domain, site_root FROM temp_rc_o WHERE kind = 'site'),
+        sp AS (SELECT p.observation_id, p.phone_key FROM temp_rc_o_phone p JOIN site USING (observation_id)),
         quiet AS (SELECT phone_key FROM sp GROUP BY phone_key HAVING count(DISTINCT observation_id) <= {BUSY_PHONE})
         SELECT DISTINCT listing_id, observation_id FROM (
-            SELECT l.listing_id, s.observation_id FROM rc_l l JOIN site s
+            SELECT l.listing_id, s.observation_id FROM temp_rc_l l JOIN site s
               ON l.site_domain = s.site_domain AND (l.site_root = s.site_root OR s.site_root = '')
             UNION ALL
-            SELECT l.listing_id, sp.observation_id FROM rc_l l JOIN sp ON sp.phone_key = l.phone_key
+            SELECT l.listing_id, sp.observation_id FROM temp_rc_l l JOIN sp ON sp.phone_key = l.phone_key
               JOIN quiet q ON q.phone_key = l.phone_key
             UNION ALL
-            SELECT l.listing_id, a.observation_id FROM rc_l l JOIN rc_o_addr a
+            SELECT l.listing_id, a.observation_id FROM temp_rc_l l JOIN temp_rc_o_addr a
               ON a.addr_num = l.addr_num AND a.zip5 = l.zip5 JOIN site USING (observation_id)
             UNION ALL
-            SELECT l.listing_id, a.observation_id FROM rc_l l JOIN rc_o_addr a
+            SELECT l.listing_id, a.observation_id FROM temp_rc_l l JOIN temp_rc_o_addr a
               ON a.addr_key = l.addr_key JOIN site USING (observation_id)
         )
         """
     )
     address_matches(
         con, prep,
-        "SELECT l.addr_key AS a_key, a.addr_key AS b_key FROM _rc_site_cand c JOIN rc_l l USING (listing_id) "
-        "JOIN rc_o_addr a USING (observation_id) WHERE a.addr_num = l.addr_num "
+        "SELECT l.addr_key AS a_key, a.addr_key AS b_key FROM _temp_rc_site_cand c JOIN temp_rc_l l USING (listing_id) "
+        "JOIN temp_rc_o_addr a USING (observation_id) WHERE a.addr_num = l.addr_num "
         "AND (a.zip5 = l.zip5 OR a.zip5 IS NULL OR l.zip5 IS NULL)",
     )
-    roster_hits(con, prep, "_rc_site_cand", "_rc_site_roster")
+    roster_hits(con, prep, "_temp_rc_site_cand", "_temp_rc_site_roster")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _rc_busy_sites AS SELECT site_domain, site_root FROM rc_l
+        f"""CREATE OR REPLACE TEMP TABLE _temp_rc_busy_sites AS SELECT site_domain, site_root FROM temp_rc_l
             WHERE site_domain IS NOT NULL GROUP BY ALL HAVING count(DISTINCT zip5) > {BUSY_SITE_ZIPS}"""
     )
     f = _fetch(
@@ -189,18 +189,18 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
                CASE WHEN l.site_domain = o.site_domain AND l.site_root = o.site_root THEN 1.0
                     WHEN l.site_domain = o.site_domain AND o.site_root = '' THEN 0.67 ELSE 0.0 END
                * CASE WHEN b.site_domain IS NULL THEN 1.0 ELSE 0.0 END AS f_site,
-               CASE WHEN EXISTS (SELECT 1 FROM rc_o_phone p WHERE p.observation_id = c.observation_id
+               CASE WHEN EXISTS (SELECT 1 FROM temp_rc_o_phone p WHERE p.observation_id = c.observation_id
                                  AND p.phone_key = l.phone_key) THEN 1.0 ELSE 0.0 END AS f_phone,
-               CASE WHEN EXISTS (SELECT 1 FROM rc_o_addr a WHERE a.observation_id = c.observation_id
+               CASE WHEN EXISTS (SELECT 1 FROM temp_rc_o_addr a WHERE a.observation_id = c.observation_id
                                  AND a.addr_key = l.addr_key) THEN 1.0
-                    WHEN EXISTS (SELECT 1 FROM rc_o_addr a JOIN rc_addr_match m
+                    WHEN EXISTS (SELECT 1 FROM temp_rc_o_addr a JOIN temp_rc_addr_match m
                                  ON m.a_key = l.addr_key AND m.b_key = a.addr_key AND m.ok
                                  WHERE a.observation_id = c.observation_id) THEN 0.99 ELSE 0.0 END AS f_addr,
                CASE WHEN r.on_roster THEN 1.0 ELSE 0.0 END AS f_roster,
                epoch(o.observed_at) AS observed_epoch
-        FROM _rc_site_cand c JOIN rc_l l USING (listing_id) JOIN rc_o o USING (observation_id)
-        LEFT JOIN _rc_site_roster r USING (listing_id, observation_id)
-        LEFT JOIN _rc_busy_sites b ON b.site_domain = l.site_domain AND b.site_root = l.site_root
+        FROM _temp_rc_site_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o USING (observation_id)
+        LEFT JOIN _temp_rc_site_roster r USING (listing_id, observation_id)
+        LEFT JOIN _temp_rc_busy_sites b ON b.site_domain = l.site_domain AND b.site_root = l.site_root
         ORDER BY c.listing_id, c.observation_id
         """,
     )
@@ -217,62 +217,62 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
         "score": pa.array(score, pa.float64()), "method": pa.array(method, pa.string()),
         "observed_epoch": pa.array(f["observed_epoch"], pa.float64()),
     })
-    register_table(con, "_rc_site_scored", table)
+    register_table(con, "_temp_rc_site_scored", table)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE rc_site_links AS
-        SELECT listing_id, observation_id, score, method FROM _rc_site_scored WHERE score >= {threshold}
+        CREATE OR REPLACE TEMP TABLE temp_rc_site_links AS
+        SELECT listing_id, observation_id, score, method FROM _temp_rc_site_scored WHERE score >= {threshold}
         QUALIFY row_number() OVER (PARTITION BY listing_id ORDER BY score DESC, observed_epoch DESC, observation_id) = 1
         """
     )
     # provider-level website claims: same site, same person (or NPI)
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_sp_cand AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_sp_cand AS
         SELECT sl.listing_id, sp.observation_id, sl.score, l.name_text AS a, sp.provider_name AS b,
                l.name_key AS a_key, sp.name_key AS b_key, l.last_parts AS a_parts, sp.last_parts AS b_parts,
                (l.npi_ok IS NOT NULL AND l.npi_ok = sp.npi_ok) AS npi_eq
-        FROM rc_site_links sl JOIN rc_o s ON s.observation_id = sl.observation_id
-        JOIN rc_o sp ON sp.kind = 'site_provider' AND sp.site_domain = s.site_domain AND sp.site_root = s.site_root
-        JOIN rc_l l ON l.listing_id = sl.listing_id
+        FROM temp_rc_site_links sl JOIN temp_rc_o s ON s.observation_id = sl.observation_id
+        JOIN temp_rc_o sp ON sp.kind = 'site_provider' AND sp.site_domain = s.site_domain AND sp.site_root = s.site_root
+        JOIN temp_rc_l l ON l.listing_id = sl.listing_id
         WHERE (l.npi_ok IS NOT NULL AND l.npi_ok = sp.npi_ok) OR l.name_key = sp.name_key
            OR list_has_any(l.last_parts, sp.last_parts)
         """
     )
-    name_matches(con, prep, "SELECT a, b FROM _rc_sp_cand WHERE a_key IS DISTINCT FROM b_key")
+    name_matches(con, prep, "SELECT a, b FROM _temp_rc_sp_cand WHERE a_key IS DISTINCT FROM b_key")
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_site_provider_links AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_site_provider_links AS
         SELECT c.listing_id, c.observation_id, c.score, CASE WHEN c.npi_eq THEN 'npi' ELSE 'website+name' END AS method
-        FROM _rc_sp_cand c LEFT JOIN rc_name_match m ON m.a = c.a AND m.b = c.b
+        FROM _temp_rc_sp_cand c LEFT JOIN temp_rc_name_match m ON m.a = c.a AND m.b = c.b
         WHERE c.npi_eq OR c.a_key = c.b_key OR m.ok
         """
     )
 
 
 def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, workers: int) -> None:
-    """Links listing <-> practice report at provider, practice or phone level (rc_report_links)."""
+    """Links listing <-> practice report at provider, practice or phone level (temp_rc_report_links)."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_rep_cand AS
-        WITH rep AS (SELECT * FROM rc_o WHERE kind = 'report')
+        CREATE OR REPLACE TEMP TABLE _temp_rc_rep_cand AS
+        WITH rep AS (SELECT * FROM temp_rc_o WHERE kind = 'report')
         SELECT DISTINCT listing_id, observation_id FROM (
-            SELECT l.listing_id, r.observation_id FROM rc_l l JOIN rep r ON r.npi_ok = l.npi_ok
-            UNION ALL SELECT l.listing_id, r.observation_id FROM rc_l l JOIN rep r ON r.phone_key = l.phone_key
-            UNION ALL SELECT l.listing_id, r.observation_id FROM rc_l l JOIN rep r
+            SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r ON r.npi_ok = l.npi_ok
+            UNION ALL SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r ON r.phone_key = l.phone_key
+            UNION ALL SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r
                 ON r.addr_num = l.addr_num AND r.zip5 = l.zip5
         )
         """
     )
     address_matches(
         con, prep,
-        "SELECT l.addr_key AS a_key, r.addr_key AS b_key FROM _rc_rep_cand c JOIN rc_l l USING (listing_id) "
-        "JOIN rc_o r USING (observation_id) WHERE r.addr_num = l.addr_num",
+        "SELECT l.addr_key AS a_key, r.addr_key AS b_key FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) "
+        "JOIN temp_rc_o r USING (observation_id) WHERE r.addr_num = l.addr_num",
     )
     name_matches(
         con, prep,
-        "SELECT l.name_text AS a, r.provider_name AS b FROM _rc_rep_cand c JOIN rc_l l USING (listing_id) "
-        "JOIN rc_o r USING (observation_id) WHERE l.name_key <> r.name_key AND list_has_any(l.last_parts, r.last_parts)",
+        "SELECT l.name_text AS a, r.provider_name AS b FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) "
+        "JOIN temp_rc_o r USING (observation_id) WHERE l.name_key <> r.name_key AND list_has_any(l.last_parts, r.last_parts)",
     )
     f = _fetch(
         con,
@@ -284,9 +284,9 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
                CASE WHEN l.name_key = r.name_key OR coalesce(nm.ok, false) THEN 1.0 ELSE 0.0 END AS f_person,
                CASE WHEN r.npi_ok IS NOT NULL OR r.name_key IS NOT NULL THEN 1.0 ELSE 0.0 END AS has_person,
                CASE WHEN r.phone_key IS NOT NULL OR r.addr_key IS NOT NULL THEN 1.0 ELSE 0.0 END AS has_location
-        FROM _rc_rep_cand c JOIN rc_l l USING (listing_id) JOIN rc_o r USING (observation_id)
-        LEFT JOIN rc_addr_match am ON am.a_key = l.addr_key AND am.b_key = r.addr_key
-        LEFT JOIN rc_name_match nm ON nm.a = l.name_text AND nm.b = r.provider_name
+        FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o r USING (observation_id)
+        LEFT JOIN temp_rc_addr_match am ON am.a_key = l.addr_key AND am.b_key = r.addr_key
+        LEFT JOIN temp_rc_name_match nm ON nm.a = l.name_text AND nm.b = r.provider_name
         ORDER BY c.listing_id, c.observation_id
         """,
     )
@@ -314,28 +314,28 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
         "method": pa.array(methods[keep].tolist(), pa.string()),
         "level": pa.array(level[keep].tolist(), pa.string()),
     })
-    register_table(con, "rc_report_links", table)
+    register_table(con, "temp_rc_report_links", table)
 
 
 def link_directories(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
-    """Same NPI at the same practice (phone or address) in two insurers' directories (rc_dir_links, both directions)."""
+    """Same NPI at the same practice (phone or address) in two insurers' directories (temp_rc_dir_links, both directions)."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_dir_cand AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_dir_cand AS
         SELECT a.listing_id AS left_id, b.listing_id AS right_id, a.addr_key AS a_key, b.addr_key AS b_key,
                (a.phone_key = b.phone_key) AS phone_eq
-        FROM rc_l a JOIN rc_l b ON a.npi_ok = b.npi_ok AND a.insurer <> b.insurer AND a.listing_id < b.listing_id
+        FROM temp_rc_l a JOIN temp_rc_l b ON a.npi_ok = b.npi_ok AND a.insurer <> b.insurer AND a.listing_id < b.listing_id
         WHERE a.role = 'audited' AND b.role = 'audited'  -- a reference directory is not another insurer
         """
     )
-    address_matches(con, prep, "SELECT a_key, b_key FROM _rc_dir_cand")
+    address_matches(con, prep, "SELECT a_key, b_key FROM _temp_rc_dir_cand")
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_dir_links AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_dir_links AS
         WITH s AS (
             SELECT c.left_id, c.right_id, coalesce(c.phone_eq, false) AS phone_eq,
                    (c.a_key = c.b_key OR coalesce(m.ok, false)) AS addr_eq
-            FROM _rc_dir_cand c LEFT JOIN rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
+            FROM _temp_rc_dir_cand c LEFT JOIN temp_rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
         )
         SELECT left_id, right_id,
                CASE WHEN phone_eq AND addr_eq THEN 1.0 ELSE 0.95 END AS score,
@@ -353,18 +353,18 @@ def link_all(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, w
     link_directories(con, prep)
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_links AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_links AS
         SELECT listing_id AS left_id, observation_id AS right_id, score, method, 'practice' AS level, 'website' AS kind
-        FROM rc_site_links
-        UNION ALL SELECT listing_id, observation_id, score, method, 'provider', 'website' FROM rc_site_provider_links
-        UNION ALL SELECT listing_id, observation_id, score, method, level, 'report' FROM rc_report_links
-        UNION ALL SELECT left_id, right_id, score, method, 'directory', 'directory' FROM rc_dir_links
+        FROM temp_rc_site_links
+        UNION ALL SELECT listing_id, observation_id, score, method, 'provider', 'website' FROM temp_rc_site_provider_links
+        UNION ALL SELECT listing_id, observation_id, score, method, level, 'report' FROM temp_rc_report_links
+        UNION ALL SELECT left_id, right_id, score, method, 'directory', 'directory' FROM temp_rc_dir_links
         """
     )
-    for name in ("_rc_site_cand", "_rc_site_scored", "_rc_rep_cand", "_rc_sp_cand", "_rc_dir_cand", "_rc_busy_sites"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for name in ("_temp_rc_site_cand", "_temp_rc_site_scored", "_temp_rc_rep_cand", "_temp_rc_sp_cand", "_temp_rc_dir_cand", "_temp_rc_busy_sites"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
     return con.execute(
-        "SELECT left_id, right_id, score, method, level, kind FROM rc_links ORDER BY kind, left_id, right_id"
+        "SELECT left_id, right_id, score, method, level, kind FROM temp_rc_links ORDER BY kind, left_id, right_id"
     ).to_arrow_table()
 
 

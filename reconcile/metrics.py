@@ -22,11 +22,11 @@ def _counts(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: int) -> 
     """(insurer, metric, field, numerator, denominator) rows computed in SQL from the verdicts of the run."""
     return con.execute(
         f"""
-        WITH audited AS (SELECT * FROM rc_l WHERE role = 'audited'),
+        WITH audited AS (SELECT * FROM temp_rc_l WHERE role = 'audited'),
         acc AS (
             SELECT a.insurer, 'accuracy' AS metric, v.field,
                    count(*) FILTER (WHERE NOT v.contradicts) AS num, count(*) AS den
-            FROM rc_verdict v JOIN audited a USING (listing_id)
+            FROM temp_rc_verdict v JOIN audited a USING (listing_id)
             WHERE v.source <> 'reference'  -- accuracy is measured against what practices say
             GROUP BY ALL
         ), stale AS (
@@ -39,9 +39,9 @@ def _counts(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: int) -> 
                    count(*) FILTER (WHERE coalesce(s.contradicts, false) OR coalesce(r.contradicts, false)),
                    count(*)
             FROM audited a
-            LEFT JOIN rc_verdict s ON s.listing_id = a.listing_id AND s.field = 'accepting_status'
+            LEFT JOIN temp_rc_verdict s ON s.listing_id = a.listing_id AND s.field = 'accepting_status'
                  AND s.source <> 'directory'
-            LEFT JOIN rc_verdict r ON r.listing_id = a.listing_id AND r.field = 'reachable'
+            LEFT JOIN temp_rc_verdict r ON r.listing_id = a.listing_id AND r.field = 'reachable'
             WHERE a.takes AND (s.listing_id IS NOT NULL OR r.listing_id IS NOT NULL)
             GROUP BY ALL
         )

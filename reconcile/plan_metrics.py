@@ -76,13 +76,13 @@ _SAMPLE_SQL = """
 
 
 def plan_accuracy_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple]:
-    """(insurer, plan, method, numerator, denominator) per plan; census reads the run's TEMP rc_verdict/rc_l."""
+    """(insurer, plan, method, numerator, denominator) per plan; census reads the run's TEMP temp_rc_verdict/temp_rc_l."""
     census = con.execute(
         f"""
         WITH lp AS ({PLAN_OF_LISTING_SQL}),
         checked AS (
             SELECT v.listing_id, bool_and(NOT v.contradicts) AS accurate
-            FROM rc_verdict v JOIN rc_l l USING (listing_id)
+            FROM temp_rc_verdict v JOIN temp_rc_l l USING (listing_id)
             WHERE l.role = 'audited' AND v.source <> 'reference'  -- as reconcile.metrics: practices' word only
             GROUP BY v.listing_id
         )

@@ -1,6 +1,6 @@
 """Reference directories (NPPES, the CMS National Provider Directory): lower-precedence evidence and NPI findings.
 
-A `[[directory]] role = "reference"` directory is not audited. Its listings (rows of rc_l with role =
+A `[[directory]] role = "reference"` directory is not audited. Its listings (rows of temp_rc_l with role =
 'reference') are linked to the audited listings by exact valid NPI and used three ways:
 
 * evidence for `phone` / `address` / `provider` (-> provider_not_at_location) at tier 3, below practice reports
@@ -51,68 +51,68 @@ def _raw_source_sql(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def build_reference_table(con: duckdb.DuckDBPyConnection) -> int:
-    """TEMP table rc_ref: the run's reference rows with their deactivation flag; returns how many there are."""
+    """TEMP table temp_rc_ref: the run's reference rows with their deactivation flag; returns how many there are."""
     raw_sql = _raw_source_sql(con)
     raw_join = f"LEFT JOIN ({raw_sql}) x ON x.listing_id = l.listing_id" if raw_sql else ""
     raw_col = "x.raw" if raw_sql else "NULL::JSON"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE rc_ref AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_ref AS
         SELECT l.listing_id AS ref_id, l.insurer AS ref_name, l.npi_ok, l.phone, l.phone_key, l.addr_key,
                l.address_display, l.source_url, l.fetched_at,
                coalesce(TRY_CAST(json_extract_string({raw_col}, '$.deactivated') AS BOOLEAN), false) AS deactivated,
                json_extract_string({raw_col}, '$.deactivation_date') AS deactivation_date
-        FROM rc_l l {raw_join}
+        FROM temp_rc_l l {raw_join}
         WHERE l.role = 'reference'
         """
     )
-    return int(con.execute("SELECT count(*) FROM rc_ref").fetchone()[0])
+    return int(con.execute("SELECT count(*) FROM temp_rc_ref").fetchone()[0])
 
 
 def link_references(con: duckdb.DuckDBPyConnection, prep: Prepared) -> pa.Table:
-    """Pair audited listings with reference rows of the same valid NPI (rc_ref_pairs); return the same-practice links."""
+    """Pair audited listings with reference rows of the same valid NPI (temp_rc_ref_pairs); return the same-practice links."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _rc_ref_cand AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_ref_cand AS
         SELECT a.listing_id, r.ref_id, a.addr_key AS a_key, r.addr_key AS b_key,
                coalesce(a.phone_key = r.phone_key, false) AS phone_eq,
                (r.addr_key IS NOT NULL OR r.phone_key IS NOT NULL) AS ref_located,
                (a.addr_key IS NOT NULL OR a.phone_key IS NOT NULL) AS listing_located
-        FROM rc_l a JOIN rc_ref r ON r.npi_ok = a.npi_ok
+        FROM temp_rc_l a JOIN temp_rc_ref r ON r.npi_ok = a.npi_ok
         WHERE a.role = 'audited'
         """
     )
-    address_matches(con, prep, "SELECT a_key, b_key FROM _rc_ref_cand")
+    address_matches(con, prep, "SELECT a_key, b_key FROM _temp_rc_ref_cand")
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE rc_ref_pairs AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_ref_pairs AS
         SELECT c.listing_id, c.ref_id, c.phone_eq, c.ref_located, c.listing_located,
                coalesce(c.a_key = c.b_key OR m.ok, false) AS addr_eq
-        FROM _rc_ref_cand c LEFT JOIN rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
+        FROM _temp_rc_ref_cand c LEFT JOIN temp_rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
         """
     )
-    con.execute("DROP TABLE IF EXISTS _rc_ref_cand")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_ref_cand")
     return con.execute(
         """
         SELECT listing_id AS left_id, ref_id AS right_id,
                CAST(CASE WHEN phone_eq AND addr_eq THEN 1.0 ELSE 0.95 END AS DOUBLE) AS score,
                CASE WHEN phone_eq AND addr_eq THEN 'npi+address+phone' WHEN addr_eq THEN 'npi+address'
                     ELSE 'npi+phone' END AS method, 'reference' AS level, 'reference' AS kind
-        FROM rc_ref_pairs WHERE phone_eq OR addr_eq ORDER BY left_id, right_id
+        FROM temp_rc_ref_pairs WHERE phone_eq OR addr_eq ORDER BY left_id, right_id
         """
     ).to_arrow_table()
 
 
 def build_reference_evidence(con: duckdb.DuckDBPyConnection) -> None:
-    """TEMP table rc_ref_ev: the one reference verdict per (audited listing, field), agreeing evidence first."""
+    """TEMP table temp_rc_ref_ev: the one reference verdict per (audited listing, field), agreeing evidence first."""
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE rc_ref_ev AS
+        CREATE OR REPLACE TEMP TABLE temp_rc_ref_ev AS
         WITH p AS (
             SELECT p.*, r.ref_name, r.phone AS ref_phone, r.phone_key AS ref_phone_key, r.addr_key AS ref_addr_key,
                    r.address_display AS ref_address, r.source_url, r.fetched_at,
                    l.phone_key, l.addr_key, l.name_text
-            FROM rc_ref_pairs p JOIN rc_ref r USING (ref_id) JOIN rc_l l USING (listing_id)
+            FROM temp_rc_ref_pairs p JOIN temp_rc_ref r USING (ref_id) JOIN temp_rc_l l USING (listing_id)
         ), located AS (
             SELECT listing_id, bool_or(phone_eq OR addr_eq) AS here,
                    string_agg(DISTINCT ref_address, '; ' ORDER BY ref_address) AS elsewhere,
@@ -148,34 +148,34 @@ def build_reference_evidence(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def apply_reference(con: duckdb.DuckDBPyConnection, prep: Prepared) -> pa.Table:
-    """Fold reference evidence into rc_verdict (after compare.build_evidence); return the reference links.
+    """Fold reference evidence into temp_rc_verdict (after compare.build_evidence); return the reference links.
 
     Fields already decided by practice evidence keep their verdict and only change strength; fields without
     practice evidence get the reference's verdict (source 'reference', tier 3).
     """
     if build_reference_table(con) == 0:
-        con.execute("CREATE OR REPLACE TEMP TABLE rc_ref_pairs (listing_id VARCHAR, ref_id VARCHAR, phone_eq BOOLEAN, "
+        con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ref_pairs (listing_id VARCHAR, ref_id VARCHAR, phone_eq BOOLEAN, "
                     "ref_located BOOLEAN, listing_located BOOLEAN, addr_eq BOOLEAN)")
         return pa.table({c: pa.array([], pa.float64() if c == "score" else pa.string()) for c in REFERENCE_LINK_COLUMNS})
     links = link_references(con, prep)
     build_reference_evidence(con)
     con.execute(
         f"""
-        UPDATE rc_verdict SET strength = CASE WHEN e.contradicts = rc_verdict.contradicts
-                                             THEN rc_verdict.strength + (1 - rc_verdict.strength) * {AGREE_GAIN}
-                                             ELSE rc_verdict.strength * {DISAGREE_FACTOR} END
-        FROM rc_ref_ev e WHERE e.listing_id = rc_verdict.listing_id AND e.field = rc_verdict.field
+        UPDATE temp_rc_verdict SET strength = CASE WHEN e.contradicts = temp_rc_verdict.contradicts
+                                             THEN temp_rc_verdict.strength + (1 - temp_rc_verdict.strength) * {AGREE_GAIN}
+                                             ELSE temp_rc_verdict.strength * {DISAGREE_FACTOR} END
+        FROM temp_rc_ref_ev e WHERE e.listing_id = temp_rc_verdict.listing_id AND e.field = temp_rc_verdict.field
         """
     )
     con.execute(
         f"""
-        INSERT INTO rc_verdict BY NAME
+        INSERT INTO temp_rc_verdict BY NAME
         SELECT e.listing_id, e.field, {TIER_REFERENCE} AS tier, 0 AS scope, e.fetched_at AS observed_at,
                e.contradicts, e.observed_value, e.ref_id AS observation_id, e.strength,
                1.0 AS extraction_confidence, 1.0 AS link_score, e.link_method, 'reference' AS source,
                e.source_url AS evidence_url, e.evidence_text, NULL AS evidence_sha256
-        FROM rc_ref_ev e
-        WHERE NOT EXISTS (SELECT 1 FROM rc_verdict v WHERE v.listing_id = e.listing_id AND v.field = e.field)
+        FROM temp_rc_ref_ev e
+        WHERE NOT EXISTS (SELECT 1 FROM temp_rc_verdict v WHERE v.listing_id = e.listing_id AND v.field = e.field)
         """
     )
     return links
@@ -189,13 +189,13 @@ def invalid_npi_reason(npi: str | None) -> str | None:
 
 
 def _invalid_npi_table(con: duckdb.DuckDBPyConnection) -> None:
-    """TEMP table _rc_bad_npi (npi, reason) over the distinct unlinkable NPIs of audited listings."""
+    """TEMP table _temp_rc_bad_npi (npi, reason) over the distinct unlinkable NPIs of audited listings."""
     values = [r[0] for r in con.execute(
-        "SELECT DISTINCT npi FROM rc_l WHERE role = 'audited' AND npi_ok IS NULL AND nullif(trim(npi), '') IS NOT NULL"
+        "SELECT DISTINCT npi FROM temp_rc_l WHERE role = 'audited' AND npi_ok IS NULL AND nullif(trim(npi), '') IS NOT NULL"
     ).fetchall()]
     reasons = [invalid_npi_reason(v) for v in values]
     kept = [(v, r) for v, r in zip(values, reasons) if r]
-    register_table(con, "_rc_bad_npi", pa.table({"npi": pa.array([v for v, _ in kept], pa.string()),
+    register_table(con, "_temp_rc_bad_npi", pa.table({"npi": pa.array([v for v, _ in kept], pa.string()),
                                                  "reason": pa.array([r for _, r in kept], pa.string())}))
 
 
@@ -207,20 +207,20 @@ def _empty_findings() -> pa.Table:
 def reference_findings(con: duckdb.DuckDBPyConnection, min_confidence: float) -> pa.Table:
     """invalid_npi findings of audited listings (FINDING_COLUMNS), one per listing: bad check digit or deactivated."""
     has_ref = bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'rc_ref'").fetchone()[0])
-    if not has_ref or not con.execute("SELECT count(*) FROM rc_ref").fetchone()[0]:
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'temp_rc_ref'").fetchone()[0])
+    if not has_ref or not con.execute("SELECT count(*) FROM temp_rc_ref").fetchone()[0]:
         return _empty_findings()  # without a reference directory in the run, NPIs are only used for linking
     _invalid_npi_table(con)
-    ref = "rc_ref"
+    ref = "temp_rc_ref"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _rc_ref_findings AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_ref_findings AS
         WITH first_ref AS (SELECT any_value(source_url ORDER BY ref_name, source_url) AS url FROM {ref}),
         bad AS (
             SELECT l.*, b.reason AS observed_value, f.url AS evidence_url,
                    'NPI ' || l.npi || ' ' || b.reason AS evidence_text, l.fetched_at AS ev_at,
                    {CONFIDENCE_CHECK_DIGIT}::DOUBLE AS confidence, NULL::VARCHAR AS ref_id, 'check_digit' AS link_method
-            FROM rc_l l JOIN _rc_bad_npi b ON b.npi = l.npi CROSS JOIN first_ref f
+            FROM temp_rc_l l JOIN _temp_rc_bad_npi b ON b.npi = l.npi CROSS JOIN first_ref f
             WHERE l.role = 'audited'
         ), deactivated AS (
             SELECT l.*, 'deactivated ' || coalesce(r.deactivation_date, '(date not given)') || ' per ' || r.ref_name
@@ -228,7 +228,7 @@ def reference_findings(con: duckdb.DuckDBPyConnection, min_confidence: float) ->
                    r.ref_name || ': NPI ' || l.npi_ok || ' deactivated '
                        || coalesce(r.deactivation_date, '(date not given)') AS evidence_text,
                    r.fetched_at AS ev_at, {CONFIDENCE_DEACTIVATED}::DOUBLE AS confidence, r.ref_id, 'npi' AS link_method
-            FROM rc_l l JOIN {ref} r ON r.npi_ok = l.npi_ok AND r.deactivated
+            FROM temp_rc_l l JOIN {ref} r ON r.npi_ok = l.npi_ok AND r.deactivated
             WHERE l.role = 'audited'
             QUALIFY row_number() OVER (PARTITION BY l.listing_id ORDER BY r.deactivation_date DESC NULLS LAST, r.ref_id) = 1
         )
@@ -246,10 +246,10 @@ def reference_findings(con: duckdb.DuckDBPyConnection, min_confidence: float) ->
         for c in FINDING_COLUMNS if c != "finding_id"
     )
     table = con.execute(
-        f"SELECT {finding_key_sql()} AS finding_id, {columns} FROM _rc_ref_findings ORDER BY finding_id"
+        f"SELECT {finding_key_sql()} AS finding_id, {columns} FROM _temp_rc_ref_findings ORDER BY finding_id"
     ).to_arrow_table()
-    con.execute("DROP TABLE IF EXISTS _rc_ref_findings")
-    con.execute("DROP TABLE IF EXISTS _rc_bad_npi")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_ref_findings")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_bad_npi")
     return table
 
 
