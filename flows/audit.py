@@ -126,7 +126,7 @@ def _artifacts(result: AuditResult, top: list[dict[str, Any]]) -> None:
     lines = [
         f"# ghostcheck audit {result.run_id}",
         "",
-        f"* as of **{result.as_of.isoformat()}**; listings checked: **{result.listings_checked:,}**",
+        f"* as of **{result.as_of.isoformat()}**; listings audited: **{result.listings_checked:,}**",
         f"* open findings: **{sum(result.findings_by_type.values()):,}** "
         f"(new {result.new_findings:,}, resolved {result.resolved_findings:,})",
     ]
@@ -197,8 +197,9 @@ def audit_flow(config_path: str, as_of: str | None = None, report_dir: str | Non
     result.loaded_rows, result.quarantined, result.load_errors = load_task(config_path)
     counts = reconcile_task(config_path, run, day)
     result.new_findings, result.resolved_findings = counts.get("new", 0), counts.get("resolved", 0)
-    result.report_dir, result.report_index = report_task(config_path, report_dir, day)
+    # The run's status is final before the report, which shows it.
     pipeline.finish_run(cfg, run, pipeline.run_status(result.sources))
+    result.report_dir, result.report_index = report_task(config_path, report_dir, day)
     pipeline.summarize(cfg, result)
     _artifacts(result, top_findings(config_path))
     for source in result.failed_sources:

@@ -303,9 +303,9 @@ def run_direct(cfg: Config, as_of: dt.date, run_id: str, report_dir: str | None 
     counts = reconcile_run(cfg, run_id, as_of)
     result.new_findings = counts.get("new", 0)
     result.resolved_findings = counts.get("resolved", 0)
+    finish_run(cfg, run_id, run_status(result.sources))  # final before the report, which shows it
     say("report", {"stage": "report"})
     result.report_dir, result.report_index = build_report(cfg, report_dir, as_of)
-    finish_run(cfg, run_id, run_status(result.sources))
     if cfg.alerts.webhook_url or cfg.alerts.email_to:
         from flows.alerts import send_alerts
 

@@ -31,7 +31,7 @@ def print_summary(result) -> None:  # type: ignore[no-untyped-def]
         colour = "green" if s.ok else "red"
         sources.add_row(s.source, s.kind, f"[{colour}]{s.status}[/]", f"{s.items:,}", s.reason or "")
     out.print(sources)
-    findings = Table(title=f"open findings — {result.listings_checked:,} listings checked, as of {result.as_of}")
+    findings = Table(title=f"open findings — {result.listings_checked:,} listings audited, as of {result.as_of}")
     findings.add_column("finding type")
     findings.add_column("open", justify="right")
     for finding_type, n in result.findings_by_type.items():

@@ -98,7 +98,7 @@ def print_summary(console: Console, summary: DemoSummary, world: World) -> None:
     console.print(found)
     checked = summary.listings_checked if summary.listings_checked is not None else "?"
     took = f"   run time: {summary.seconds:.1f} s" if summary.seconds is not None else ""
-    console.print(f"Listings checked: [bold]{checked}[/]{took}")
+    console.print(f"Listings audited: [bold]{checked}[/]{took}")
     if summary.ghost_rate is not None:
         console.print(f"Ghost rate (listed as taking new patients; evidence says no, unreachable or gone): "
                       f"[bold]{summary.ghost_rate:.1%}[/]")
