@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import PurePosixPath
 
 import duckdb
@@ -270,11 +271,21 @@ def landing_files(root: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def load_landing(con: duckdb.DuckDBPyConnection, root: str, run_id: str | None = None) -> LoadSummary:
-    """Load every not-yet-loaded landing file under root; a bad file is reported, the rest load."""
+def load_landing(
+    con: duckdb.DuckDBPyConnection,
+    root: str,
+    run_id: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> LoadSummary:
+    """Load every not-yet-loaded landing file under root; a bad file is reported, the rest load.
+
+    `progress(done, total, path)` is called before each file (for progress bars).
+    """
     summary = LoadSummary()
-    # Sources before listings so a run's status is known; quarantine last is fine either way.
-    for path, kind, source in landing_files(root):
+    files = landing_files(root)
+    for done, (path, kind, source) in enumerate(files):
+        if progress:
+            progress(done, len(files), path)
         try:
             summary.files.append(load_file(con, path, kind, run_id=run_id, source=source))
         except LoadError as exc:

@@ -95,6 +95,35 @@ def emit_rows(columns: list[str], rows: list[tuple], fmt: str) -> bool:
     return False
 
 
+def load_pending(cfg: Config, quiet: bool = False):  # type: ignore[no-untyped-def]
+    """Load the landing files not yet in the warehouse, with a progress bar; return the LoadSummary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from warehouse.db import connect
+    from warehouse.load import load_landing
+
+    con = connect(cfg.warehouse.path)
+    try:
+        if quiet:
+            return load_landing(con, cfg.warehouse.landing)
+        with Progress(TextColumn("loading landing files"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.description}"), console=console, transient=True) as bar:
+            task = bar.add_task("", total=None)
+
+            def step(done: int, total: int, path: str) -> None:
+                """Advance the bar to this file."""
+                bar.update(task, completed=done, total=total, description=path.rsplit("/", 2)[-2])
+
+            return load_landing(con, cfg.warehouse.landing, progress=step)
+    finally:
+        con.close()
+
+
+def is_quiet(ctx: typer.Context | None) -> bool:
+    """True when the global --quiet flag was given."""
+    return bool(ctx is not None and ctx.obj and ctx.obj.get("quiet"))
+
+
 def read_config(path: Path) -> Config:
     """Load the config named by `-c` (errors become one-line exits)."""
     return load_config(path)

@@ -11,7 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from flows.commands.common import ConfigOption, UserError, emit_rows, friendly, out, plain, read_config
+from flows.commands.common import (
+    ConfigOption,
+    UserError,
+    console,
+    emit_rows,
+    friendly,
+    is_quiet,
+    load_pending,
+    out,
+    plain,
+    read_config,
+)
 from reconcile.findings import FINDING_TYPES
 
 FORMATS = ("table", "csv", "json")
@@ -136,15 +147,27 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     @app.command("reconcile")
     @friendly
     def reconcile_command(
+        ctx: typer.Context,
         config: Path = ConfigOption,
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge as of this date (YYYY-MM-DD); default today."),
     ) -> None:
         """Link listings to website claims, practice reports and other directories; store findings and metrics."""
         cfg = read_config(config)
         when = parse_date(as_of, "--as-of") if as_of else dt.date.today()
-        if not Path(cfg.warehouse.path).exists():
-            raise UserError(f"{cfg.warehouse.path}: no warehouse yet; crawl or ingest something first")
-        run_id, result, summary = run_reconcile(cfg, when)
+        quiet = is_quiet(ctx)
+        loaded = load_pending(cfg, quiet)
+        for error in loaded.errors:
+            console.print(f"[red]error:[/] {escape(error)}")
+        if not quiet and loaded.files_loaded:
+            out.print(f"loaded {loaded.files_loaded} landing file(s): {loaded.rows:,} row(s), "
+                      f"{loaded.quarantined:,} quarantined")
+        if quiet:
+            run_id, result, summary = run_reconcile(cfg, when)
+        else:
+            with console.status("reconciling: normalize, link, compare, findings, metrics…", spinner="dots"):
+                run_id, result, summary = run_reconcile(cfg, when)
+        if result.listings_checked == 0 and not result.findings.num_rows:
+            console.print("note: no listings in the warehouse yet — run `ghostcheck crawl directories` first")
         _print_summary(run_id, result, summary)
 
     @app.command("findings")

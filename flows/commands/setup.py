@@ -9,9 +9,8 @@ import typer
 from rich.table import Table
 
 from crawlers.config import CONFIG_FILENAME, parse_config
-from flows.commands.common import ConfigOption, UserError, console, friendly, out, read_config
+from flows.commands.common import ConfigOption, UserError, console, friendly, is_quiet, load_pending, out, read_config
 from warehouse.db import connect, schema_version, table_counts
-from warehouse.load import load_landing
 from warehouse.runs import latest_runs
 
 
@@ -65,12 +64,9 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
 
     @app.command("load")
     @friendly
-    def load(config: Path = ConfigOption) -> None:
+    def load(ctx: typer.Context, config: Path = ConfigOption) -> None:
         """Load landing files not yet in the warehouse (idempotent)."""
-        cfg = read_config(config)
-        con = connect(cfg.warehouse.path)
-        summary = load_landing(con, cfg.warehouse.landing)
-        con.close()
+        summary = load_pending(read_config(config), is_quiet(ctx))
         out.print(
             f"loaded {summary.files_loaded} file(s), {summary.rows:,} row(s); "
             f"{summary.quarantined:,} quarantined; {summary.files_skipped} already loaded"
