@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from httpserver import Reply, serve
+from nppes_fixtures import HADDAD_DEACTIVATED, SMITH, write_nppes_csv
 
 from crawlers.bulk.fhir_bulk import bulk_to_landing
 from crawlers.bulk.nppes import nppes_to_landing
@@ -124,17 +125,7 @@ def test_bulk_export_manifest_served_over_http(tmp_path: Path) -> None:
 
 
 def test_nppes_reference_marks_deactivated_npis(tmp_path: Path) -> None:
-    csv = tmp_path / "npidata.csv"
-    csv.write_text(
-        '"NPI","Entity Type Code","Provider Last Name (Legal Name)","Provider First Name",'
-        '"Provider First Line Business Practice Location Address","Provider Business Practice Location Address City Name",'
-        '"Provider Business Practice Location Address State Name","Provider Business Practice Location Address Postal Code",'
-        '"Provider Business Practice Location Address Telephone Number","Last Update Date","NPI Deactivation Date",'
-        '"NPI Reactivation Date","Healthcare Provider Taxonomy Code_1"\n'
-        '"1234567893","1","SMITH","JANE","12 MAIN ST","SPRINGFIELD","IL","627011234","2175550100","07/08/2023","","","207Q00000X"\n'
-        '"1245319599","1","HADDAD","OMAR","1 ELM ST","CHICAGO","IL","60601","3125550100","01/02/2020","05/06/2024","",""\n',
-        encoding="utf-8",
-    )
+    csv = write_nppes_csv(tmp_path / "npidata.csv", [SMITH, HADDAD_DEACTIVATED])
     directory = DirectoryConfig(insurer="NPPES", kind="nppes", url=str(csv), role="reference")
     assert nppes_to_landing(directory, str(tmp_path / "landing"), RUN).listings == 2
     con = connect(tmp_path / "w.duckdb")

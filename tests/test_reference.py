@@ -21,6 +21,8 @@ from warehouse.db import connect  # noqa: E402
 from warehouse.load import load_landing  # noqa: E402
 from warehouse.runs import start_run  # noqa: E402
 from warehouse.store import save_reconcile  # noqa: E402
+from nppes_fixtures import HADDAD_DEACTIVATED, write_nppes_csv
+from nppes_fixtures import SMITH as SMITH_ROW
 
 AS_OF = dt.date(2026, 11, 24)
 SITE = "https://springfieldfm.example.com"
@@ -185,17 +187,8 @@ def test_invalid_npi_reason_of_published_values():
 
 def test_nppes_deactivated_npi_end_to_end(tmp_path):
     """NPPES CSV -> nppes landing -> warehouse -> reconcile: the listing of a deactivated NPI is flagged."""
-    csv = tmp_path / "npidata.csv"
-    csv.write_text(
-        '"NPI","Entity Type Code","Provider Last Name (Legal Name)","Provider First Name",'
-        '"Provider First Line Business Practice Location Address","Provider Business Practice Location Address City Name",'
-        '"Provider Business Practice Location Address State Name","Provider Business Practice Location Address Postal Code",'
-        '"Provider Business Practice Location Address Telephone Number","Last Update Date","NPI Deactivation Date",'
-        '"NPI Reactivation Date","Healthcare Provider Taxonomy Code_1"\n'
-        '"1234567893","1","SMITH","JOHN","12 MAIN ST","SPRINGFIELD","IL","627011234","2175550100","07/08/2023","","",""\n'
-        '"1245319599","1","HADDAD","OMAR","1 ELM ST","CHICAGO","IL","60601","3125550100","01/02/2020","05/06/2024","",""\n',
-        encoding="utf-8",
-    )
+    john = (SMITH_ROW[0], SMITH_ROW[1], SMITH_ROW[2], "JOHN", *SMITH_ROW[4:12], "")
+    csv = write_nppes_csv(tmp_path / "npidata.csv", [john, HADDAD_DEACTIVATED])
     directory = DirectoryConfig(insurer="NPPES", kind="nppes", url=str(csv), role="reference")
     nppes_to_landing(directory, str(tmp_path / "landing"), "20261124T000000Z")
     con = connect(tmp_path / "w.duckdb")
