@@ -93,3 +93,13 @@ def test_prose_inside_layout_tables_is_read_as_prose() -> None:
                  "to our office and our lab.</td></tr></table>")
     page = extract_page(two_cells, "http://p.example/", "2026-01-01", "h", known_insurers=["Harbor Mutual"])
     assert page.insurers_accepted == ["Aetna", "Cigna", "Harbor Mutual"] and page.insurers_not_accepted == []
+
+
+def test_ended_contracts_and_left_networks_are_not_accepted() -> None:
+    """Practices announce dropping a plan in many ways; each is an insurer not accepted."""
+    from crawlers.extract.page import extract_page
+
+    for text, name in [("Our practice has ended our contract with Humana effective March 1.", "Humana"),
+                       ("We left the Cigna network in 2025.", "Cigna")]:
+        page = extract_page(f"<main><p>{text}</p></main>", "http://p.example/", "2026-01-01", "h")
+        assert page.insurers_not_accepted == [name] and page.insurers_accepted == [], text

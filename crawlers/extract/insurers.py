@@ -21,7 +21,9 @@ _ACC = re.compile(
 )
 _NEG = re.compile(
     r"\b(?:not|no\s+longer|never|unable|cannot|can't|don't|doesn't|won't|out[- ]of[- ]network|out\s+of\s+network|"
-    r"non[- ]?participating|non[- ]?contracted|non[- ]?network|terminat\w+|discontinu\w+|dropped|exclud\w+|leaving)\b|✗|✘|×|❌",
+    r"non[- ]?participating|non[- ]?contracted|non[- ]?network|terminat\w+|discontinu\w+|dropped|exclud\w+|leaving|"
+    r"ended\s+(?:our|its|the|their)\s+(?:contract|participation|agreement|relationship)|"
+    r"left\s+(?:the\s+)?(?:\w+\s+)?network|opted\s+out)\b|✗|✘|×|❌",
     re.IGNORECASE,
 )
 _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception\s+of|but\s+not)\b", re.IGNORECASE)
