@@ -93,7 +93,7 @@ class FhirDirectorySpider(DirectorySpider):
             self.token = os.environ.get(env, "").strip() or None
             if not self.token:
                 self.fail(f"{self.directory.insurer}: environment variable {env} is not set or empty "
-                          f"(bearer token for {self.base}); no request sent")
+                          f"(it holds the API token for {self.base}); no request sent")
                 return
         first = search_url(self.directory.url, self.directory.page_size)
         self.seen_pages.add(first)
