@@ -22,6 +22,8 @@ Results: TEMP table temp_rc_links (left_id, right_id, score, method, level, kind
 
 from __future__ import annotations
 
+from typing import Callable
+
 from typing import Any
 
 import duckdb
@@ -71,40 +73,35 @@ def pair_similarity(left: list[str | None], right: list[str | None], scorer: Any
     return np.where(missing, 0.0, scores).astype(np.float64)
 
 
-def address_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str) -> None:
-    """Decide addresses_match once per distinct differing key pair of `pairs_sql` (a_key, b_key) into temp_rc_addr_match."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS temp_rc_addr_match (a_key VARCHAR, b_key VARCHAR, ok BOOLEAN)")
+def _decide_pairs(con: duckdb.DuckDBPyConnection, table: str, left: str, right: str, pairs_sql: str,
+                  decide: Callable[[str, str], bool], extra: str = "") -> None:
+    """Evaluate a Python predicate once per distinct (left, right) pair of `pairs_sql`, memoized in TEMP `table`."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({left} VARCHAR, {right} VARCHAR, ok BOOLEAN)")
     todo = con.execute(
-        f"SELECT DISTINCT a_key, b_key FROM ({pairs_sql}) p WHERE a_key IS NOT NULL AND b_key IS NOT NULL "
-        "AND a_key <> b_key AND NOT EXISTS (SELECT 1 FROM temp_rc_addr_match m WHERE m.a_key = p.a_key AND m.b_key = p.b_key)"
+        f"SELECT DISTINCT {left}, {right} FROM ({pairs_sql}) p WHERE {left} IS NOT NULL AND {right} IS NOT NULL {extra}"
+        f"AND NOT EXISTS (SELECT 1 FROM {table} m WHERE m.{left} = p.{left} AND m.{right} = p.{right})"
     ).fetchall()
     if not todo:
         return
-    ok = [bool(addresses_match(prep.addresses.get(a), prep.addresses.get(b))) for a, b in todo]
-    table = pa.table({"a_key": [a for a, _ in todo], "b_key": [b for _, b in todo], "ok": ok})
-    con.register("_temp_rc_addr_new", table)
+    new = pa.table({left: [a for a, _ in todo], right: [b for _, b in todo],
+                    "ok": [bool(decide(a, b)) for a, b in todo]})
+    con.register("_temp_rc_pairs_new", new)
     try:
-        con.execute("INSERT INTO temp_rc_addr_match SELECT * FROM _temp_rc_addr_new")
+        con.execute(f"INSERT INTO {table} SELECT * FROM _temp_rc_pairs_new")
     finally:
-        con.unregister("_temp_rc_addr_new")
+        con.unregister("_temp_rc_pairs_new")
+
+
+def address_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str) -> None:
+    """Decide addresses_match once per distinct differing key pair of `pairs_sql` (a_key, b_key) into temp_rc_addr_match."""
+    _decide_pairs(con, "temp_rc_addr_match", "a_key", "b_key", pairs_sql,
+                  lambda a, b: addresses_match(prep.addresses.get(a), prep.addresses.get(b)), "AND a_key <> b_key ")
 
 
 def name_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str) -> None:
     """Decide person_names_match once per distinct (a, b) name-text pair of `pairs_sql` into temp_rc_name_match."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS temp_rc_name_match (a VARCHAR, b VARCHAR, ok BOOLEAN)")
-    todo = con.execute(
-        f"SELECT DISTINCT a, b FROM ({pairs_sql}) p WHERE a IS NOT NULL AND b IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM temp_rc_name_match m WHERE m.a = p.a AND m.b = p.b)"
-    ).fetchall()
-    if not todo:
-        return
-    ok = [bool(person_names_match(prep.names.get(a) or a, prep.names.get(b) or b)) for a, b in todo]
-    table = pa.table({"a": [a for a, _ in todo], "b": [b for _, b in todo], "ok": ok})
-    con.register("_temp_rc_name_new", table)
-    try:
-        con.execute("INSERT INTO temp_rc_name_match SELECT * FROM _temp_rc_name_new")
-    finally:
-        con.unregister("_temp_rc_name_new")
+    _decide_pairs(con, "temp_rc_name_match", "a", "b", pairs_sql,
+                  lambda a, b: person_names_match(prep.names.get(a) or a, prep.names.get(b) or b))
 
 
 _ID_COLUMNS = ("listing_id", "observation_id")  # only passed through to the result: kept as Arrow, never as Python
