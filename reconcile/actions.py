@@ -33,7 +33,7 @@ and what to ask.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +151,16 @@ def _is_roster_or_departure(observed: str) -> bool:
     return observed.startswith("left the practice") or observed.startswith("not among")
 
 
+def _from_site(row: Mapping[str, Any], values: list[str], plural: str, sep: str,
+               verify: Callable[[str], Action]) -> Action | None:
+    """`update` to the one value the practice website lists, `verify` when it lists several, else None."""
+    if len(values) == 1:
+        return Action("update", values[0], f"the practice website lists {values[0]} ({_source(row)})")
+    if len(values) > 1:
+        return verify(f"the practice website lists {len(values)} {plural} ({sep.join(values)})")
+    return None
+
+
 def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact: Contact | None = None,
               threshold: float = DEFAULT_THRESHOLD) -> Action:
     """The recommended action for one finding (see the module table); listing_types = finding types on its listing."""
@@ -184,18 +194,12 @@ def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact
         return verify(f"provider not confirmed at this location ({_source(row)})")
     if ftype == "phone":
         phones = _distinct_phones(observed) if source == "website" else []
-        if len(phones) == 1:
-            return Action("update", phones[0], f"the practice website lists {phones[0]} ({_source(row)})")
-        if len(phones) > 1:
-            return verify(f"the practice website lists {len(phones)} numbers ({', '.join(phones)})")
-        return verify(f"the listed number is wrong ({observed or 'no number'}; {_source(row)})")
+        return _from_site(row, phones, "numbers", ", ", verify) or verify(
+            f"the listed number is wrong ({observed or 'no number'}; {_source(row)})")
     if ftype == "address":
         lines = _distinct_addresses(observed) if source == "website" else []
-        if len(lines) == 1:
-            return Action("update", lines[0], f"the practice website lists {lines[0]} ({_source(row)})")
-        if len(lines) > 1:
-            return verify(f"the practice website lists {len(lines)} addresses ({'; '.join(lines)})")
-        return verify(f"the practice says {observed or 'the address is wrong'} ({_source(row)})")
+        return _from_site(row, lines, "addresses", "; ", verify) or verify(
+            f"the practice says {observed or 'the address is wrong'} ({_source(row)})")
     if ftype == "accepting_status":
         if practice and observed in CANONICAL_STATUSES and takes_new_patients(observed) is not None:
             return Action("update", observed, f"{source} says {observed} ({_source(row)})")
