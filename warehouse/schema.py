@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import duckdb
 
@@ -54,13 +54,23 @@ KINDS = tuple(KIND_COLUMNS)
 
 
 def ts(column: str) -> str:
-    """SQL turning an ISO 8601 string column into a UTC TIMESTAMP (NULL when unparseable)."""
-    return f"TRY_CAST(TRY_CAST({column} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    """SQL turning an ISO 8601 string column into a UTC TIMESTAMP (NULL when unparseable or infinite).
+
+    The instant's microseconds are rebuilt as a TIMESTAMP, which skips ICU's per-row time zone
+    conversion (a TIMESTAMPTZ -> TIMESTAMP cast costs ~3x the parse) and does not depend on the
+    session's TimeZone for strings that carry an offset.
+    """
+    return f"make_timestamp(epoch_us(TRY_CAST({column} AS TIMESTAMPTZ)))"
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
-    """A SQL IN-list literal."""
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+def _not_one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL: a non-NULL column whose value is not among `values`.
+
+    A list lookup, not `NOT IN (...)`: DuckDB plans a long IN-list as a MARK join, and a join in
+    the pipeline stops the order-preserving parallel (batch) insert, so the INSERT ran on one thread.
+    """
+    literals = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"NOT list_contains([{literals}], {column})"
 
 
 def _first_error(checks: list[tuple[str, str]]) -> str:
@@ -69,9 +79,37 @@ def _first_error(checks: list[tuple[str, str]]) -> str:
     return f"CASE {whens} ELSE NULL END"
 
 
+# DuckDB's trim() strips only space (32), no-break space (160) and the Unicode space separators
+# (5760 and up); tests/test_load_one_pass.py checks this against DuckDB. A string whose first
+# character lies strictly between 32 and 160 therefore cannot trim to '', so the checks below call
+# trim() only on the few strings that start otherwise: trim() copies every string it sees, which
+# made it the costliest part of validating a clean file.
+NEVER_TRIMMED = (33, 159)
+
+
 def _blank(column: str) -> str:
-    """SQL: the column is NULL or only whitespace."""
-    return f"(\"{column}\" IS NULL OR trim(\"{column}\") = '')"
+    """SQL: the column is NULL or only whitespace (same as `col IS NULL OR trim(col) = ''`, cheaper)."""
+    c = f'"{column}"'
+    low, high = NEVER_TRIMMED
+    return (
+        f"(CASE WHEN {c} IS NULL OR {c} = '' THEN true "
+        f"WHEN ord({c}) NOT BETWEEN {low} AND {high} THEN trim({c}) = '' ELSE false END)"
+    )
+
+
+def _bad_npi(column: str) -> str:
+    """SQL: a non-blank NPI that is not 10 digits once trimmed (trim() only for values not already 10 digits)."""
+    c = f'"{column}"'
+    return (
+        f"(CASE WHEN {c} IS NULL OR regexp_full_match({c}, '[0-9]{{10}}') THEN false "
+        f"ELSE trim({c}) <> '' AND NOT regexp_full_match(trim({c}), '[0-9]{{10}}') END)"
+    )
+
+
+def _bad_optional_ts(column: str) -> str:
+    """SQL: a non-blank value that does not parse as a timestamp (trim() only for the unparseable ones)."""
+    c = f'"{column}"'
+    return f"(CASE WHEN {c} IS NULL OR {ts(c)} IS NOT NULL THEN false ELSE trim({c}) <> '' END)"
 
 
 VALIDATION: dict[str, list[tuple[str, str]]] = {
@@ -81,23 +119,21 @@ VALIDATION: dict[str, list[tuple[str, str]]] = {
         (_blank("source_url"), "'missing source_url'"),
         (f"{ts('fetched_at')} IS NULL", "'missing or unparseable fetched_at: ' || coalesce(fetched_at, 'null')"),
         (
-            f"accepting_status IS NOT NULL AND accepting_status NOT IN {_sql_list(CANONICAL_STATUS)}",
+            f"accepting_status IS NOT NULL AND {_not_one_of('accepting_status', CANONICAL_STATUS)}",
             "'accepting_status not canonical: ' || accepting_status",
         ),
-        ("npi IS NOT NULL AND trim(npi) <> '' AND NOT regexp_full_match(trim(npi), '[0-9]{10}')", "'NPI is not 10 digits: ' || npi"),
-        (f"last_updated IS NOT NULL AND trim(last_updated) <> '' AND {ts('last_updated')} IS NULL", "'unparseable last_updated: ' || last_updated"),
-        ("_row IN (SELECT _row FROM _dups)", "'duplicate listing_id in file: ' || listing_id"),
+        (_bad_npi("npi"), "'NPI is not 10 digits: ' || npi"),
+        (_bad_optional_ts("last_updated"), "'unparseable last_updated: ' || last_updated"),
     ],
     "observations": [
         (_blank("observation_id"), "'missing observation_id'"),
-        (f"source IS NULL OR source NOT IN {_sql_list(OBSERVATION_SOURCES)}", "'unknown source: ' || coalesce(source, 'null')"),
+        (f"source IS NULL OR {_not_one_of('source', OBSERVATION_SOURCES)}", "'unknown source: ' || coalesce(source, 'null')"),
         (f"{ts('observed_at')} IS NULL", "'missing or unparseable observed_at: ' || coalesce(observed_at, 'null')"),
         (
-            f"accepting_status IS NOT NULL AND accepting_status NOT IN {_sql_list(CANONICAL_STATUS)}",
+            f"accepting_status IS NOT NULL AND {_not_one_of('accepting_status', CANONICAL_STATUS)}",
             "'accepting_status not canonical: ' || accepting_status",
         ),
-        ("npi IS NOT NULL AND trim(npi) <> '' AND NOT regexp_full_match(trim(npi), '[0-9]{10}')", "'NPI is not 10 digits: ' || npi"),
-        ("_row IN (SELECT _row FROM _dups)", "'duplicate observation_id in file: ' || observation_id"),
+        (_bad_npi("npi"), "'NPI is not 10 digits: ' || npi"),
     ],
     "evidence": [(_blank("url"), "'missing url'")],
     "quarantine": [],
@@ -111,16 +147,38 @@ VALIDATION: dict[str, list[tuple[str, str]]] = {
 ID_COLUMN = {"listings": "listing_id", "observations": "observation_id"}
 
 
+def staged_checks(kind: str) -> list[tuple[str, str]]:
+    """The row checks plus, for kinds with an id, the in-file duplicate check (needs TEMP `_dups`)."""
+    checks = list(VALIDATION[kind])
+    column = ID_COLUMN.get(kind)
+    if column is not None:
+        checks.append(("_row IN (SELECT _row FROM _dups)", f"'duplicate {column} in file: ' || {column}"))
+    return checks
+
+
 def validation_sql(kind: str) -> str:
-    """The per-row error expression for a kind (NULL for a good row)."""
-    checks = VALIDATION[kind]
+    """The per-row error expression for a staged kind (NULL for a good row)."""
+    checks = staged_checks(kind)
     return _first_error(checks) if checks else "NULL::VARCHAR"
 
 
 def any_error_sql(kind: str) -> str:
-    """A cheap filter true for rows failing any check (to find the few bad rows)."""
-    checks = VALIDATION[kind]
+    """A cheap filter true for staged rows failing any check (to find the few bad rows)."""
+    checks = staged_checks(kind)
     return " OR ".join(f"({cond})" for cond, _ in checks) if checks else "false"
+
+
+def all_valid_sql(kind: str) -> str:
+    """A filter true for a row passing every row check that raises on the first failing row.
+
+    Used by the one-pass load: a clean file (the usual case) loads with its checks fused into the
+    INSERT; a file with a bad row aborts at once and is loaded again the staged, row-exact way.
+    """
+    checks = VALIDATION[kind]
+    if not checks:
+        return "true"
+    failing = " OR ".join(f"({cond})" for cond, _ in checks)
+    return f"CASE WHEN NOT coalesce({failing}, false) THEN true ELSE error('ghostcheck: row fails validation') END"
 
 
 def duplicates_sql(kind: str) -> str:
@@ -134,17 +192,24 @@ def duplicates_sql(kind: str) -> str:
     )
 
 
+def _never_skips(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """For kinds whose insert keeps every row it is given (no dedupe against loaded rows)."""
+    return False
+
+
 @dataclass(frozen=True)
 class Target:
-    """How good staged rows of one kind are inserted; returns the rows inserted."""
+    """How rows of one kind land in their table.
 
-    insert: Callable[[duckdb.DuckDBPyConnection, str, str], int]
+    `insert(con, run_id, sha, source, where)` inserts the rows of `source` (a FROM item, aliased
+    `s`) that satisfy `where` and returns how many. `may_skip(con, run_id)` is true when the insert
+    may also drop rows already loaded before (dedupe), so a one-pass load must then count the
+    file's rows to be sure none was dropped for another reason.
+    """
 
-
-def _good(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL condition keeping the staged rows that passed validation (no anti-join when none failed)."""
-    has_errors = con.execute("SELECT 1 FROM _errors LIMIT 1").fetchone()
-    return "s._row NOT IN (SELECT _row FROM _errors)" if has_errors else "true"
+    insert: Callable[[duckdb.DuckDBPyConnection, str, str, str, str], int]
+    table: str
+    may_skip: Callable[[duckdb.DuckDBPyConnection, str], bool] = _never_skips
 
 
 def _run_has(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> bool:
@@ -158,9 +223,19 @@ def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
     return int(row[0]) if row else 0
 
 
-def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
-    """Insert listings (a listing_id already loaded for this run is skipped) and their plans."""
+def _listings_may_skip(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Listings dedupe on listing_id only against rows of the same run (sharded crawls)."""
+    return _run_has(con, "directory_listings", run_id)
+
+
+def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
+    """Insert listings (a listing_id already loaded for this run is skipped), then their plans."""
     seen = _run_has(con, "directory_listings", run_id)
+    dedupe = (
+        "NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? AND d.listing_id = s.listing_id)"
+        if seen
+        else "true"
+    )
     n = _count_insert(
         con,
         f"""
@@ -171,27 +246,31 @@ def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> i
                s.specialty, s.specialty_code, coalesce(s.accepting_status, 'unknown'), s.accepting_raw,
                s.networks, s.plans, s.website, {ts('s.last_updated')}, s.source_url,
                {ts('s.fetched_at')}, s.payload_sha256, s.raw, ?
-        FROM _stage s
-        WHERE {_good(con)} AND ({"NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? "
-                                 "AND d.listing_id = s.listing_id)" if seen else "? IS NOT NULL"})
+        FROM {source} s
+        WHERE ({where}) AND {dedupe}
         """,
-        [run_id, sha, run_id],
+        [run_id, sha, *([run_id] if seen else [])],
     )
+    # Plans of the rows just inserted (read back from the table, so the file is parsed once).
     con.execute(
-        f"""
+        """
         INSERT INTO listing_plans
-        SELECT s.listing_id, ?, s.insurer, p ->> 'plan_id', p ->> 'plan_id_type',
+        SELECT d.listing_id, d.run_id, d.insurer, p ->> 'plan_id', p ->> 'plan_id_type',
                p ->> 'network_tier', (p -> 'years')::VARCHAR
-        FROM _stage s, unnest(CAST(s.plans AS JSON[])) AS t(p)
-        WHERE s.plans IS NOT NULL AND json_type(s.plans) = 'ARRAY'
-          AND {_good(con)}
+        FROM directory_listings d, unnest(CAST(d.plans AS JSON[])) AS t(p)
+        WHERE d.landing_sha256 = ? AND d.run_id = ? AND d.plans IS NOT NULL AND json_type(d.plans) = 'ARRAY'
         """,
-        [run_id],
+        [sha, run_id],
     )
     return n
 
 
-def _insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
+def _observations_may_skip(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Reports dedupe on observation_id across runs, so any observation may be skipped."""
+    return bool(con.execute("SELECT 1 FROM observation_records LIMIT 1").fetchone())
+
+
+def _insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
     """Insert observations; reports dedupe on observation_id, website sightings per run."""
     return _count_insert(
         con,
@@ -203,8 +282,8 @@ def _insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) 
                TRY_CAST(s.first_appointment AS DATE), s.providers, s.roster_complete,
                s.departed_providers, s.phones, s.addresses, s.site_url, s.evidence_url,
                s.evidence_text, s.evidence_sha256, {ts('s.observed_at')}, s.confidence, s.raw, ?
-        FROM _stage s
-        WHERE {_good(con)}
+        FROM {source} s
+        WHERE ({where})
           AND NOT EXISTS (
               SELECT 1 FROM observation_records o
               WHERE o.observation_id = s.observation_id
@@ -214,7 +293,7 @@ def _insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) 
     )
 
 
-def _insert_evidence(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
+def _insert_evidence(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
     """Insert fetched-page evidence records."""
     return _count_insert(
         con,
@@ -222,13 +301,13 @@ def _insert_evidence(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> i
         INSERT INTO evidence
         SELECT s.url, ?, s.site_url, {ts('s.fetched_at')}, s.http_status, s.content_sha256,
                s.snapshot_path, s.rendered, s.truncated, s.error, s.snippet, ?
-        FROM _stage s WHERE {_good(con)}
+        FROM {source} s WHERE {where}
         """,
         [run_id, sha],
     )
 
 
-def _insert_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
     """Insert records the crawlers themselves quarantined."""
     return _count_insert(
         con,
@@ -236,13 +315,13 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) ->
         INSERT INTO quarantine
         SELECT ?, s.source, s.file, s."row", s.error, s.raw_text,
                coalesce({ts('s.quarantined_at')}, now()::TIMESTAMP)
-        FROM _stage s WHERE {_good(con)}
+        FROM {source} s WHERE {where}
         """,
         [run_id],
     )
 
 
-def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> int:
+def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
     """Insert per-source run status records."""
     return _count_insert(
         con,
@@ -250,16 +329,16 @@ def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str) -> in
         INSERT INTO source_runs
         SELECT ?, s.source, s.kind, s.status, s.reason, s.items, s.pages,
                {ts('s.started_at')}, {ts('s.finished_at')}, s.stats
-        FROM _stage s WHERE {_good(con)}
+        FROM {source} s WHERE {where}
         """,
         [run_id],
     )
 
 
 TARGETS: dict[str, Target] = {
-    "listings": Target(_insert_listings),
-    "observations": Target(_insert_observations),
-    "evidence": Target(_insert_evidence),
-    "quarantine": Target(_insert_quarantine),
-    "sources": Target(_insert_sources),
+    "listings": Target(_insert_listings, "directory_listings", _listings_may_skip),
+    "observations": Target(_insert_observations, "observation_records", _observations_may_skip),
+    "evidence": Target(_insert_evidence, "evidence"),
+    "quarantine": Target(_insert_quarantine, "quarantine"),
+    "sources": Target(_insert_sources, "source_runs"),
 }
