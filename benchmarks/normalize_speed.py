@@ -1,6 +1,7 @@
 """Benchmark reconcile.normalize: microseconds per DISTINCT value (caches cleared) for each normalizer.
 
-Run: .venv/bin/python benchmarks/normalize_speed.py [--n 20000] [--write-results]
+Run: .venv/bin/python benchmarks/normalize_speed.py [--n 20000] [--stage 100000] [--write-results]
+(--stage N: also the whole normalize stage, reconcile.batch.prepare, on reconcile_scale.py's seeded world.)
 Prints a table; with --write-results replaces the "normalize_speed.py" section of benchmarks/RESULTS.md.
 """
 
@@ -16,7 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+
 from reconcile.normalize import accepting, address, insurer, name, npi, phone, specialty
+from reconcile.normalize.address_sql import street_statements
+from reconcile.normalize.name_sql import simple_name_statements
 
 _STREETS = ["Main", "Oak", "Maple", "Washington", "Lincoln", "Cedar Hill", "Martin Luther King Jr", "Elm", "Park",
             "Jefferson", "Sunset", "Willow Creek", "Third", "42nd", "Highland", "River", "Lake", "Church", "Mill"]
@@ -95,6 +100,29 @@ def _time(label: str, fn: Callable[[object], object], values: list, star: bool =
     return label, len(values), elapsed / max(len(values), 1) * 1e6
 
 
+def _time_sql(label: str, values: list[str], statements: Callable[[str, str], list[str]],
+              target: str, check: bool = False) -> tuple[str, int, float, str]:
+    """Time a SQL fast path over distinct values in DuckDB (2 threads); CPU µs per value and share it decided."""
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("CREATE TEMP TABLE src (v VARCHAR)")
+    con.execute("INSERT INTO src SELECT unnest(?)", [values])
+    start = time.process_time()
+    for statement in statements("src", target):
+        con.execute(statement)
+    elapsed = time.process_time() - start
+    decided = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    con.close()
+    share = decided / max(len(values), 1)
+    note = f"all in SQL ({share:.1%} valid)" if check else f"SQL decided {share:.1%}; rest to Python"
+    return label, len(values), elapsed / max(len(values), 1) * 1e6, note
+
+
+def _sql_check(column_sql: str) -> Callable[[str, str], list[str]]:
+    """Statements computing a boolean SQL expression over src.v into the target table (rows where it holds)."""
+    return lambda source, target: [f"CREATE TEMP TABLE {target} AS SELECT v FROM {source} WHERE {column_sql}"]
+
+
 def run(n: int) -> list[tuple[str, int, float, str]]:
     """Run every measurement; return rows (normalizer, distinct values, µs/value, note)."""
     rng = random.Random(7)
@@ -128,6 +156,16 @@ def run(n: int) -> list[tuple[str, int, float, str]]:
     ]:
         label, count, micros = _time(label, fn, values, star)
         rows.append((label, count, micros, note))
+    streets = sorted({s for s, *_ in addresses})
+    digits = sorted({re.sub(r"[^0-9]", "", p)[-10:] for p in phones if "x" not in p}
+                    | {f"{rng.randint(2, 9)}{rng.randrange(10**9):09d}" for _ in range(n // 2)})  # incl. invalid
+    rows += [
+        _time_sql("street SQL fast path (batch)", streets,
+                  lambda source, target: street_statements(source, target, "v"), "fast"),
+        _time_sql("name SQL fast path (batch)", names, simple_name_statements, "fast"),
+        _time_sql("NANP validity SQL (batch)", digits, _sql_check(phone.nanp_valid_sql("v")), "fast", True),
+        _time_sql("NPI check digit SQL (batch)", npis, _sql_check(npi.valid_npi_sql("v")), "fast", True),
+    ]
     canonical = ["Acme Health", "Cobalt Care", "Blue Cross Blue Shield of Illinois", "UnitedHealthcare", "Aetna"]
     texts = [f"{rng.choice(['Acme', 'Apex', 'UHC', 'BCBS', 'Cobalt', 'Zenith', 'Aetna PPO'])} {i}" for i in range(n)]
     matcher = insurer.InsurerMatcher(canonical)
@@ -147,24 +185,59 @@ def _table(rows: list[tuple[str, int, float, str]]) -> str:
     return "\n".join(lines)
 
 
-def _write_results(table: str, n: int) -> None:
+def _write_results(table: str, n: int, note: str = "", stages: tuple[int, ...] = ()) -> None:
     """Replace (or add) the '## normalize_speed.py' section of benchmarks/RESULTS.md, keeping other sections."""
     path = Path(__file__).with_name("RESULTS.md")
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     section = (
         "## normalize_speed.py\n\n"
-        f"`.venv/bin/python benchmarks/normalize_speed.py --n {n} --write-results` — "
+        f"`.venv/bin/python benchmarks/normalize_speed.py --n {n}"
+        + (f" --stage {' '.join(map(str, stages))}" if stages else "") + " --write-results` — "
         f"{dt.date.today().isoformat()}, machine: {os.cpu_count()} cores, 24 GiB, Python {platform.python_version()}, "
-        f"single core, caches cleared before each row (each value normalized once, cold). "
-        "µs = CPU time (time.process_time) per distinct value, which is what one free core would take; "
+        f"per-value rows single core, caches cleared before each row (each value normalized once, cold); the '(batch)' rows are the "
+        "SQL fast paths reconcile.batch runs in DuckDB (2 threads) before Python sees the rest. "
+        "µs = CPU time (time.process_time, all threads) per distinct value; "
         "wall-clock time was several times higher because of contention. "
         f"CPU contention: shared machine, load average {load:.1f} on {os.cpu_count()} cores during the run, "
-        "so figures are pessimistic.\n\n" + table + "\n"
+        "so figures are pessimistic.\n\n" + table + "\n" + (f"\n{note.strip()}\n" if note.strip() else "")
     )
     pattern = re.compile(r"^## normalize_speed\.py\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
+
+
+def stage(n: int) -> str:
+    """The whole normalize stage (reconcile.batch.prepare) on reconcile_scale.py's seeded world of n listings."""
+    import resource
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from reconcile_scale import load_world, write_world
+
+    from reconcile.batch import prepare
+    from reconcile.settings import ReconcileSettings
+    from warehouse.db import connect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_world(n, 7, folder)
+        con = connect(folder / "bench.duckdb")
+        con.execute("SET threads = 2")
+        con.execute("SET memory_limit = '2GB'")
+        load_world(con, folder)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        wall, cpu = time.perf_counter(), time.process_time()
+        prep = prepare(con, ReconcileSettings(known_insurers=("Acme Health", "Cobalt Care", "Summit Mutual")))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        con.close()
+    counts = prep.counts
+    return (f"normalize stage at {n:,} listings ({counts['observations']:,} observations, "
+            f"{counts['distinct_names']:,} distinct names, {counts['distinct_addresses']:,} distinct addresses): "
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU (2 DuckDB threads), peak RSS {rss:,.0f} MB "
+            f"(world generation before it: {rss_before:,.0f} MB)")
 
 
 def main() -> None:
@@ -172,11 +245,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20000, help="distinct values per normalizer")
     parser.add_argument("--write-results", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--stage", type=int, nargs="*", default=[],
+                        help="also time the whole normalize stage on reconcile_scale.py's world of these sizes")
+    parser.add_argument("--note", default="", help="text (markdown) added under the table in RESULTS.md")
     args = parser.parse_args()
     table = _table(run(args.n))
+    stages = [stage(n) for n in args.stage]
+    if stages:
+        table += "\n\n" + "\n".join(f"* {line}" for line in stages)
     print(table)
     if args.write_results:
-        _write_results(table, args.n)
+        _write_results(table, args.n, args.note, tuple(args.stage))
 
 
 if __name__ == "__main__":

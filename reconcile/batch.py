@@ -6,6 +6,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -14,11 +15,23 @@ import pyarrow as pa
 import tldextract
 
 from reconcile.normalize.accepting import normalize_accepting, takes_new_patients
-from reconcile.normalize.address import normalize_address, parse_address
+from reconcile.normalize.address import (
+    _split_last_line,
+    build_address,
+    normalize_address,
+    normalize_city,
+    normalize_state,
+    normalize_zip5,
+    parse_address,
+    street_parts,
+)
+from reconcile.normalize.address_sql import street_statements
 from reconcile.normalize.insurer import InsurerMatcher
+from reconcile.normalize.name import _parse as _parse_person_cached
 from reconcile.normalize.name import fold_name, parse_person
-from reconcile.normalize.npi import clean_npi, is_valid_npi
-from reconcile.normalize.phone import phone_key
+from reconcile.normalize.name_sql import simple_name_statements
+from reconcile.normalize.npi import clean_npi, is_valid_npi, valid_npi_sql
+from reconcile.normalize.phone import nanp_valid_sql, phone_key
 
 _counter = itertools.count()
 
@@ -111,6 +124,13 @@ def fold_ascii(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().replace("&", " and ")
 
 
+@lru_cache(maxsize=65_536)
+def _registered_domain(host: str) -> str:
+    """Registered domain of a host by the public suffix list ("www.x.co.uk" -> "x.co.uk"); a site's pages share it."""
+    extracted = _EXTRACT(host)
+    return getattr(extracted, "top_domain_under_public_suffix", "") or host
+
+
 def site_parts(url: str | None) -> tuple[str, str] | None:
     """Registered domain and first path segment of a website URL ("https://www.x.org/Springfield/" -> ("x.org", "springfield"))."""
     if not url or not isinstance(url, str):
@@ -125,8 +145,7 @@ def site_parts(url: str | None) -> tuple[str, str] | None:
     host = (parts.hostname or "").lower()
     if not host or "." not in host:
         return None
-    extracted = _EXTRACT(host)
-    domain = getattr(extracted, "top_domain_under_public_suffix", "") or host
+    domain = _registered_domain(host)
     try:
         port = parts.port
     except ValueError:
@@ -144,12 +163,49 @@ def _last_parts(last: str) -> list[str]:
     return sorted({p for p in [whole, *pieces] if p and (len(p) > 2 or p == whole)})
 
 
+class ParsedOnDemand:
+    """Parsed values by raw text, parsed on first use (dict-like `get`): linking compares ~1% of the distinct names,
+    so parsing (and keeping) all of them up front would cost minutes and gigabytes at national scale."""
+
+    def __init__(self, parse: Callable[[str], object | None], release: Callable[[], None] | None = None) -> None:
+        """Keep the parser (lru-cached underneath, so repeated look-ups are cheap) and how to free its cache."""
+        self._parse = parse
+        self._release = release
+
+    def clear(self) -> None:
+        """Free the parses cached so far (dict-like `clear`, called once pairwise matching is done)."""
+        if self._release is not None:
+            self._release()
+
+    def get(self, text: object, default: object = None) -> object:
+        """The parsed value of `text`, or `default` when it does not parse."""
+        value = self._parse(text) if isinstance(text, str) and text else None
+        return default if value is None else value
+
+    def __getitem__(self, text: str) -> object:
+        """The parsed value of `text`; KeyError when it does not parse."""
+        value = self.get(text)
+        if value is None:
+            raise KeyError(text)
+        return value
+
+    def __contains__(self, text: object) -> bool:
+        """Whether `text` parses."""
+        return self.get(text) is not None
+
+
+def _person_with_surname(text: str) -> object | None:
+    """parse_person, kept only when it found a surname (what the name table keys on)."""
+    person = parse_person(text)
+    return person if person is not None and person.last else None
+
+
 @dataclass
 class Prepared:
     """Python-side objects of the normalization stage, keyed as in the TEMP tables (for pairwise matching)."""
 
     addresses: dict[str, object] = field(default_factory=dict)  # address key -> Address
-    names: dict[str, object] = field(default_factory=dict)  # raw name text -> PersonName
+    names: Any = field(default_factory=lambda: ParsedOnDemand(_person_with_surname, _parse_person_cached.cache_clear))
     insurer_canonical: dict[str, str | None] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -204,12 +260,210 @@ def _normalize_phones(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT phone AS v FROM temp_rc_src_l UNION SELECT phone FROM temp_rc_src_o UNION SELECT unnest(phones) FROM temp_rc_src_o"
         ") WHERE v IS NOT NULL"
     )
-    normalize_distinct(con, "SELECT c FROM _temp_rc_phone_raw", [("v", pa.string())], [("phone_key", pa.string())],
-                       lambda v: (phone_key(v),), "_temp_rc_phone_c")
+    # ten plain digits that phonenumbers' own NANPA metadata calls valid (checked in SQL) are "+1" + digits;
+    # everything else goes through phonenumbers
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_phone_d AS SELECT c, regexp_full_match(c, '[2-9][0-9]{9}') AND "
+        + nanp_valid_sql("c") + " AS ok FROM (SELECT DISTINCT c FROM _temp_rc_phone_raw WHERE c IS NOT NULL)"
+    )
+    normalize_distinct(con, "SELECT c FROM _temp_rc_phone_d WHERE NOT ok", [("v", pa.string())],
+                       [("phone_key", pa.string())], lambda v: (phone_key(v),), "_temp_rc_phone_slow")
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_phone_c AS SELECT c AS v, '+1' || c AS phone_key "
+                "FROM _temp_rc_phone_d WHERE ok UNION ALL SELECT v, phone_key FROM _temp_rc_phone_slow")
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_phone AS SELECT r.v, k.phone_key FROM _temp_rc_phone_raw r "
                 "LEFT JOIN _temp_rc_phone_c k ON k.v = r.c")
     con.execute("DROP TABLE IF EXISTS _temp_rc_phone_raw")
-    con.execute("DROP TABLE IF EXISTS _temp_rc_phone_c")
+    for name in ("_temp_rc_phone_c", "_temp_rc_phone_d", "_temp_rc_phone_slow"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+# A plain web address ("https://www.x.org/springfield/", "x.org"): scheme, ASCII host, plain path, no port/query.
+PLAIN_URL_RE = r"(?i:https?)://[A-Za-z0-9.\-]+(?:/[A-Za-z0-9._~\-]*)*"
+
+
+def _normalize_sites(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table temp_rc_url (v, site_domain, site_root) over every distinct website URL.
+
+    Plain URLs are split into host and first path segment in SQL (what site_parts does with urlsplit), the
+    registered domain is looked up once per distinct host (a site's pages share it); other URLs go to site_parts.
+    """
+    vc = pa.string()
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_url_src AS SELECT DISTINCT v FROM (SELECT website AS v FROM temp_rc_src_l "
+        "UNION SELECT coalesce(site_url, evidence_url) FROM temp_rc_src_o WHERE source = 'website') WHERE v IS NOT NULL"
+    )
+    con.execute(
+        rf"""
+        CREATE OR REPLACE TEMP TABLE _temp_rc_url_fast AS
+        SELECT v, lower(regexp_extract(t, '^[^:]+://([^/]*)', 1)) AS host,
+               coalesce(list_filter(string_split(lower(regexp_extract(t, '^[^:]+://[^/]*(/.*)?$', 1)), '/'),
+                                    lambda x: x <> '' AND NOT regexp_full_match(x, '(?:index|default|home)(?:\.\w+)?'))[1],
+                        '') AS site_root
+        FROM (SELECT v, CASE WHEN contains(v, '://') THEN v ELSE 'http://' || v END AS t FROM _temp_rc_url_src)
+        WHERE regexp_full_match(t, '{PLAIN_URL_RE}')
+        """
+    )
+    normalize_distinct(con, "SELECT DISTINCT host FROM _temp_rc_url_fast WHERE contains(host, '.')", [("v", vc)],
+                       [("domain", vc)], lambda host: (_registered_domain(host),), "_temp_rc_url_host")
+    normalize_distinct(
+        con, "SELECT v FROM _temp_rc_url_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_url_fast f WHERE f.v = s.v)",
+        [("v", vc)], [("site_domain", vc), ("site_root", vc)], site_parts, "_temp_rc_url_slow",
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE temp_rc_url AS SELECT f.v, h.domain AS site_domain, "
+        "CASE WHEN h.domain IS NOT NULL THEN f.site_root END AS site_root "
+        "FROM _temp_rc_url_fast f LEFT JOIN _temp_rc_url_host h ON h.v = f.host "
+        "UNION ALL SELECT v, site_domain, site_root FROM _temp_rc_url_slow"
+    )
+    for name in ("_temp_rc_url_src", "_temp_rc_url_fast", "_temp_rc_url_host", "_temp_rc_url_slow"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _normalize_npis(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table temp_rc_npi (v, npi_ok): plain 10-digit NPIs checked in SQL, other spellings by clean_npi in Python."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_npi_src AS SELECT DISTINCT v FROM "
+        "(SELECT npi AS v FROM temp_rc_src_l UNION SELECT npi FROM temp_rc_src_o) WHERE v IS NOT NULL"
+    )
+    normalize_distinct(con, "SELECT v FROM _temp_rc_npi_src WHERE NOT regexp_full_match(v, '[0-9]{10}')",
+                       [("v", pa.string())], [("npi_ok", pa.string())], _npi, "_temp_rc_npi_slow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE temp_rc_npi AS SELECT v, CASE WHEN " + valid_npi_sql("v") + " THEN v END AS npi_ok "
+        "FROM _temp_rc_npi_src WHERE regexp_full_match(v, '[0-9]{10}') UNION ALL SELECT v, npi_ok FROM _temp_rc_npi_slow"
+    )
+    con.execute("DROP TABLE IF EXISTS _temp_rc_npi_src")
+    con.execute("DROP TABLE IF EXISTS _temp_rc_npi_slow")
+
+
+def _split_one_line(text: str) -> tuple | None:
+    """(street, city, state, zip5) of a one-line website address as parse_address first splits it, else None."""
+    return _split_last_line(text.strip()) if text and text.strip() else None
+
+
+def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
+    """TEMP tables temp_rc_addr4 (a, c, s, z, addr_key, addr_num, zip5) over every distinct address tuple and
+    temp_rc_addr1 (v, addr_key, addr_num, zip5) over every distinct one-line website address; fills
+    prep.addresses (key -> Address) and returns the number of distinct inputs.
+
+    normalize_address is (street part) x (city) x (state) x (ZIP): each part is normalized once per distinct value.
+    Common street shapes are parsed in SQL (reconcile.normalize.address_sql, proven equal to street_parts), the
+    rest by street_parts in Python. A one-line website address is split as parse_address splits it (Python,
+    cheap), its street part then goes the same way; those without a house number, and street fields holding a
+    whole one-line address with no other field, go through parse_address / normalize_address as before.
+    """
+    vc = pa.string()
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_addr4_src AS SELECT DISTINCT *, "
+        "(c = '' AND s = '' AND z = '' AND (contains(a, ',') OR contains(a, chr(10)))) AS one_line FROM ("
+        "SELECT coalesce(address,'') a, coalesce(city,'') c, coalesce(state,'') s, coalesce(CAST(zip AS VARCHAR),'') z "
+        "FROM temp_rc_src_l UNION SELECT coalesce(address,''), coalesce(city,''), coalesce(state,''), "
+        "coalesce(CAST(zip AS VARCHAR),'') FROM temp_rc_src_o)"
+    )
+    out_addr = [("addr_key", vc), ("addr_num", vc), ("zip5", vc)]
+    one_line = normalize_distinct(con, "SELECT a, c, s, z FROM _temp_rc_addr4_src WHERE one_line",
+                                  [("a", vc), ("c", vc), ("s", vc), ("z", vc)], out_addr, _normalize_address4,
+                                  "_temp_rc_addr_one_line")
+    split = normalize_distinct(con, "SELECT unnest(addresses) FROM temp_rc_src_o", [("v", vc)],
+                               [("a", vc), ("c", vc), ("s", vc), ("z", vc)], _split_one_line, "_temp_rc_addr1_split")
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_addr_src AS SELECT a, c, s, z FROM _temp_rc_addr4_src "
+                "WHERE NOT one_line UNION SELECT a, c, s, z FROM _temp_rc_addr1_split WHERE a IS NOT NULL")
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_street_src AS SELECT DISTINCT a FROM _temp_rc_addr_src")
+    for statement in street_statements("_temp_rc_street_src", "_temp_rc_street_fast"):
+        con.execute(statement)
+    parts = [("number", vc), ("street", vc), ("unit", vc)]
+    normalize_distinct(
+        con, "SELECT a FROM _temp_rc_street_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_street_fast f WHERE f.a = s.a)",
+        [("a", vc)], parts, street_parts, "_temp_rc_street_slow",
+    )
+    for column, func in (("c", normalize_city), ("s", normalize_state), ("z", normalize_zip5)):
+        normalize_distinct(con, f"SELECT DISTINCT {column} FROM _temp_rc_addr_src", [("v", vc)],
+                           [("n", vc)], lambda v, func=func: (func(v),), f"_temp_rc_addr_{column}")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _temp_rc_addr_parts AS
+        SELECT *, CASE WHEN zip5 <> '' THEN line || '|' || zip5 ELSE line || '|' || city || '|' || state END AS key
+        FROM (
+            SELECT t.a, t.c, t.s, t.z, st.number, st.street, st.unit, ci.n AS city, sa.n AS state, zz.n AS zip5,
+                   CASE WHEN st.street IS NOT NULL THEN
+                        concat_ws(' ', nullif(st.number, ''), nullif(st.street, ''), nullif(st.unit, '')) END AS line
+            FROM _temp_rc_addr_src t
+            JOIN (SELECT * FROM _temp_rc_street_fast UNION ALL SELECT * FROM _temp_rc_street_slow) st ON st.a = t.a
+            JOIN _temp_rc_addr_c ci ON ci.v = t.c JOIN _temp_rc_addr_s sa ON sa.v = t.s
+            JOIN _temp_rc_addr_z zz ON zz.v = t.z
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE temp_rc_addr4 AS
+        SELECT t.a, t.c, t.s, t.z, p.key AS addr_key, CASE WHEN p.key IS NOT NULL THEN nullif(p.number, '') END AS addr_num,
+               CASE WHEN p.key IS NOT NULL THEN nullif(p.zip5, '') END AS zip5
+        FROM _temp_rc_addr4_src t JOIN _temp_rc_addr_parts p USING (a, c, s, z) WHERE NOT t.one_line
+        UNION ALL SELECT a, c, s, z, addr_key, addr_num, zip5 FROM _temp_rc_addr_one_line
+        """
+    )
+    # a split website address with a house number is decided; the others take parse_address's usaddress path
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _temp_rc_addr1_fast AS
+        SELECT x.v, p.key AS addr_key, p.number AS addr_num, nullif(p.zip5, '') AS zip5
+        FROM _temp_rc_addr1_split x JOIN _temp_rc_addr_parts p USING (a, c, s, z)
+        WHERE p.key IS NOT NULL AND p.number <> ''
+        """
+    )
+    slow = normalize_distinct(
+        con, "SELECT v FROM _temp_rc_addr1_split s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_addr1_fast f WHERE f.v = s.v)",
+        [("v", vc)], out_addr, _parse_address1, "_temp_rc_addr1_slow",
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_addr1 AS SELECT * FROM _temp_rc_addr1_fast "
+                "UNION ALL SELECT * FROM _temp_rc_addr1_slow")
+    rows = con.execute(
+        "SELECT DISTINCT ON (key) number, street, unit, city, state, zip5 FROM ("
+        "SELECT p.*, 0 AS pass FROM _temp_rc_addr_parts p JOIN _temp_rc_addr4_src t USING (a, c, s, z) "
+        "WHERE NOT t.one_line AND p.line IS NOT NULL UNION ALL "
+        "SELECT p.*, 1 FROM _temp_rc_addr_parts p JOIN _temp_rc_addr1_split x USING (a, c, s, z) "
+        "WHERE p.line IS NOT NULL AND p.number <> '') ORDER BY key, pass, a, c, s, z"
+    ).fetchall()
+    for row in rows:
+        address = build_address(*row)
+        prep.addresses[address.key] = address
+    for result in (*one_line.values(), *slow.values()):
+        if result is not None:
+            prep.addresses.setdefault(result[0], result[3])
+    count = con.execute("SELECT count(*) FROM _temp_rc_addr4_src").fetchone()[0] + len(split)
+    for name in ("_temp_rc_addr4_src", "_temp_rc_addr_src", "_temp_rc_addr_one_line", "_temp_rc_street_src",
+                 "_temp_rc_street_fast", "_temp_rc_street_slow", "_temp_rc_addr_c", "_temp_rc_addr_s",
+                 "_temp_rc_addr_z", "_temp_rc_addr_parts", "_temp_rc_addr1_split", "_temp_rc_addr1_fast",
+                 "_temp_rc_addr1_slow"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return count
+
+
+def _normalize_names(con: duckdb.DuckDBPyConnection) -> int:
+    """TEMP table temp_rc_name (v, name_key, last_parts) over every distinct name text; returns their count.
+
+    The simple forms (~95% of a directory) are keyed in SQL (reconcile.normalize.name_sql, proven equal to
+    parse_person); the rest go through parse_person once each.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_name_src AS SELECT DISTINCT v FROM ("
+        "SELECT name_text AS v FROM temp_rc_src_l UNION SELECT provider_name FROM temp_rc_src_o "
+        "UNION SELECT unnest(providers) FROM temp_rc_src_o UNION SELECT unnest(departed_providers) FROM temp_rc_src_o"
+        ") WHERE v IS NOT NULL"
+    )
+    for statement in simple_name_statements("_temp_rc_name_src", "_temp_rc_name_fast"):
+        con.execute(statement)
+    vc = pa.string()
+    normalize_distinct(
+        con, "SELECT v FROM _temp_rc_name_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_name_fast f WHERE f.v = s.v)",
+        [("v", vc)], [("name_key", vc), ("last_parts", pa.list_(vc))], _parse_name, "_temp_rc_name_slow",
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_name AS SELECT v, name_key, last_parts FROM _temp_rc_name_fast "
+                "UNION ALL SELECT v, name_key, last_parts FROM _temp_rc_name_slow")
+    count = con.execute("SELECT count(*) FROM _temp_rc_name_src").fetchone()[0]
+    for name in ("_temp_rc_name_src", "_temp_rc_name_fast", "_temp_rc_name_slow"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return count
 
 
 def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
@@ -219,41 +473,15 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
                 + REFERENCE_SCOPE_SQL)
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_o AS SELECT * FROM observations")
-    normalize_distinct(
-        con,
-        "SELECT npi FROM temp_rc_src_l UNION SELECT npi FROM temp_rc_src_o",
-        [("v", vc)], [("npi_ok", vc)], _npi, "temp_rc_npi",
-    )
+    _normalize_npis(con)
     _normalize_phones(con)
-    addr4_sql = (
-        "SELECT coalesce(address,'') a, coalesce(city,'') c, coalesce(state,'') s, coalesce(CAST(zip AS VARCHAR),'') z "
-        "FROM temp_rc_src_l UNION SELECT coalesce(address,''), coalesce(city,''), coalesce(state,''), "
-        "coalesce(CAST(zip AS VARCHAR),'') FROM temp_rc_src_o"
-    )
-    out_addr = [("addr_key", vc), ("addr_num", vc), ("zip5", vc)]
-    res4 = normalize_distinct(con, addr4_sql, [("a", vc), ("c", vc), ("s", vc), ("z", vc)], out_addr,
-                              _normalize_address4, "temp_rc_addr4")
-    res1 = normalize_distinct(con, "SELECT unnest(addresses) FROM temp_rc_src_o", [("v", vc)], out_addr,
-                              _parse_address1, "temp_rc_addr1")
-    for result in (*res4.values(), *res1.values()):
-        if result is not None:
-            prep.addresses.setdefault(result[0], result[3])
-    names = normalize_distinct(
-        con,
-        "SELECT name_text FROM temp_rc_src_l UNION SELECT provider_name FROM temp_rc_src_o "
-        "UNION SELECT unnest(providers) FROM temp_rc_src_o UNION SELECT unnest(departed_providers) FROM temp_rc_src_o",
-        [("v", vc)], [("name_key", vc), ("last_parts", pa.list_(vc))], _parse_name, "temp_rc_name",
-    )
-    prep.names = {row[0]: result[2] for row, result in names.items() if result is not None}
+    distinct_addresses = _normalize_addresses(con, prep)
+    distinct_names = _normalize_names(con)
     normalize_distinct(
         con, "SELECT practice_name FROM temp_rc_src_l UNION SELECT practice_name FROM temp_rc_src_o",
         [("v", vc)], [("org_key", vc)], lambda v: (org_key(v),), "temp_rc_org",
     )
-    normalize_distinct(
-        con, "SELECT website FROM temp_rc_src_l UNION SELECT coalesce(site_url, evidence_url) FROM temp_rc_src_o "
-        "WHERE source = 'website'",
-        [("v", vc)], [("site_domain", vc), ("site_root", vc)], site_parts, "temp_rc_url",
-    )
+    _normalize_sites(con)
     normalize_distinct(
         con, "SELECT accepting_status FROM temp_rc_src_l UNION SELECT accepting_status FROM temp_rc_src_o",
         [("v", vc)], [("status", vc), ("takes", pa.bool_())], _accepting, "temp_rc_acc",
@@ -274,8 +502,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     prep.counts = {
         "listings": con.execute("SELECT count(*) FROM temp_rc_l").fetchone()[0],
         "observations": con.execute("SELECT count(*) FROM temp_rc_o").fetchone()[0],
-        "distinct_addresses": len(res4) + len(res1),
-        "distinct_names": len(names),
+        "distinct_addresses": distinct_addresses,
+        "distinct_names": distinct_names,
     }
     return prep
 

@@ -72,7 +72,7 @@ _ZIP_TAIL = re.compile(r"[,\s]+(\d{5})(?:\s*-\s*(\d{4})|(\d{4}))?$")
 _COUNTRY_TAIL = re.compile(r"[,\s]+(?:USA|U\s?S\s?A|US|UNITED STATES(?: OF AMERICA)?)$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: millions of these at national scale
 class Address:
     """A postal address in Pub 28 form; key = 'line|zip5' (or 'line|city|state' without a ZIP)."""
 
@@ -358,15 +358,34 @@ def _street_line_parts(street: str) -> tuple[str, str, str] | None:
     return _slow_street(_usaddress_components(text))
 
 
-@lru_cache(maxsize=262_144)
-def _normalize_cached(street: str, city: str, state: str, zip_code: str) -> Address | None:
-    """Cached core of normalize_address for one distinct combination of fields."""
+def street_parts(street: str) -> tuple[str, str, str] | None:
+    """(number, street, unit) of a street field in Pub 28 form, None when it has no words (the street half of
+    normalize_address, which the batch stage runs once per distinct street)."""
     parts = _street_line_parts(street) if street.strip() else None
     if parts is None:
         tokens = _tokens(street)
         if not tokens:
             return None
         parts = ("", " ".join(tokens), "")
+    return parts
+
+
+def normalize_city(text: str | None) -> str:
+    """City in Pub 28 form (upper-case, St/Ft/Mt spelled out): the city half of normalize_address."""
+    return _normalize_city(text)
+
+
+def build_address(number: str, street: str, unit: str, city: str, state: str, zip5: str) -> Address:
+    """Assemble an Address (and its key) from already normalized parts."""
+    return _build(number, street, unit, city, state, zip5)
+
+
+@lru_cache(maxsize=262_144)
+def _normalize_cached(street: str, city: str, state: str, zip_code: str) -> Address | None:
+    """Cached core of normalize_address for one distinct combination of fields."""
+    parts = street_parts(street)
+    if parts is None:
+        return None
     number, street_norm, unit = parts
     return _build(number, street_norm, unit, _normalize_city(city), normalize_state(state), normalize_zip5(zip_code))
 

@@ -57,7 +57,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NAMEPARSER = Constants()  # private instance: never mutate nameparser's global CONSTANTS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: millions of these at national scale
 class PersonName:
     """A parsed person name; key is 'first|last' casefolded ASCII (accents, hyphens, apostrophes folded)."""
 

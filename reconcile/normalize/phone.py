@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import (
+    Leniency,
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberMatcher,
+)
 
-__all__ = ["FoundPhone", "normalize_phone", "phone_key", "find_phones"]
+__all__ = ["FoundPhone", "find_phones", "nanp_valid_sql", "normalize_phone", "phone_key"]
 
 _MAX_LEN = 250  # phonenumbers refuses longer input; anything longer is page text, not a phone field
 _LABEL = re.compile(r"^\s*(?:tel(?:ephone)?|phone|ph|main|office|call|p|t)\b\s*[:.#-]?\s*", re.IGNORECASE)
@@ -86,3 +91,49 @@ def find_phones(text: str | None, region: str = "US") -> list[FoundPhone]:
         seen_spans.add(span)
         found.append(FoundPhone(raw=match.raw_string, e164=_format(match.number), start=match.start, end=match.end))
     return found
+
+
+def _desc_sql(column: str, desc: object) -> str | None:
+    """SQL for phonenumbers' _is_number_matching_desc on a 10-digit national number (None: never matches)."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    lengths = getattr(desc, "possible_length", ()) or ()
+    if desc is None or not pattern or (lengths and 10 not in lengths):
+        return None
+    return "regexp_full_match(" + column + ", '" + pattern.replace("'", "''") + "')"
+
+
+def _region_valid_sql(column: str, metadata: object) -> str:
+    """SQL for `_number_type_helper(...) != UNKNOWN` against one region's metadata."""
+    general = _desc_sql(column, metadata.general_desc)
+    types = [_desc_sql(column, getattr(metadata, name)) for name in (
+        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+        "fixed_line", "mobile")]
+    types = [t for t in types if t]
+    if general is None or not types:
+        return "false"
+    return f"({general} AND ({' OR '.join(types)}))"
+
+
+@lru_cache(maxsize=4)
+def nanp_valid_sql(column: str) -> str:
+    """SQL boolean: phonenumbers would call "+1" + `column` (ten digits, area code 2-9) a valid number.
+
+    The same rule as phonenumbers.is_valid_number, written from its own metadata: the NANPA region is the first
+    one (in phonenumbers' order) whose leading digits match, or which has a type for the number; the number is
+    valid when that region has a type for it. Lets the batch stage skip phonenumbers for millions of numbers.
+    """
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+    whens = []
+    for region in COUNTRY_CODE_TO_REGION_CODE[1]:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        valid = _region_valid_sql(column, metadata)
+        if metadata.leading_digits is not None:
+            lead = "regexp_matches(" + column + ", '^(?:" + metadata.leading_digits.replace("'", "''") + ")')"
+            whens.append(f"WHEN {lead} THEN {valid}")
+        else:
+            whens.append(f"WHEN {valid} THEN true")
+    return f"(CASE {' '.join(whens)} ELSE false END)"
