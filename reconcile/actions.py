@@ -33,6 +33,7 @@ and what to ask.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,12 +45,14 @@ from reconcile.normalize.accepting import takes_new_patients
 from reconcile.normalize.address import parse_address
 from reconcile.normalize.phone import normalize_phone
 
-__all__ = ["ACTIONS", "ACTION_COLUMNS", "Action", "Contact", "DEFAULT_THRESHOLD", "recommend", "recommend_all",
+__all__ = ["ACTIONS", "ACTION_COLUMNS", "Action", "Contact", "DEFAULT_THRESHOLD", "Memo", "recommend", "recommend_all",
            "add_actions", "with_actions", "human_phone", "usps_line"]
 
 ACTIONS = ("update", "remove_from_location", "remove_from_network", "verify", "suppress_until_verified")
 ACTION_COLUMNS = ("recommended_action", "proposed_value", "action_reason")
 DEFAULT_THRESHOLD = 0.65
+_NANP_E164 = re.compile(r"^\+1(\d{3})(\d{3})(\d{4})(?:;ext=(\d+))?$")
+_PLAIN_PHONE = r"\s*(\+?1[\s.\-]*)?\(?[2-9][0-9]{2}\)?[\s.\-]*[0-9]{3}[\s.\-]*[0-9]{4}\s*"  # no extension
 REPORT_SOURCES = frozenset({"attestation", "phone_survey", "secret_shopper"})
 PRACTICE_SOURCES = REPORT_SOURCES | {"website"}
 CANONICAL_STATUSES = ("accepting", "not_accepting", "existing_only", "waitlist", "limited")
@@ -76,10 +79,23 @@ class Action:
 
 @dataclass(frozen=True)
 class Contact:
-    """Who to call about a listing: the practice (or provider) name and the listed phone."""
+    """Who to call about a listing: the practice (or provider) name and the listed phone.
+
+    `formatted` (optional) is the phone already as human_phone would print it, when the caller knows it
+    without parsing (a plain NANP spelling whose E.164 the run already has); otherwise `phone` is parsed.
+    """
 
     practice: str | None = None
     phone: str | None = None
+    formatted: str | None = None
+
+
+def _nanp_national(e164: str | None) -> str | None:
+    """phonenumbers' NATIONAL format of a +1 E.164 number ('(217) 555-0100 ext. 12'), None for other numbers."""
+    nanp = _NANP_E164.match(e164 or "")
+    if not nanp:
+        return None
+    return f"({nanp[1]}) {nanp[2]}-{nanp[3]}" + (f" ext. {nanp[4]}" if nanp[4] else "")
 
 
 def human_phone(text: str | None) -> str | None:
@@ -87,6 +103,9 @@ def human_phone(text: str | None) -> str | None:
     e164 = normalize_phone(text)
     if e164 is None:
         return None
+    national = _nanp_national(e164)  # the same text for every +1 region, without a second parse
+    if national is not None:
+        return national
     number = phonenumbers.parse(e164.replace(";ext=", " ext. "), "US")
     fmt = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 1 else \
         phonenumbers.PhoneNumberFormat.INTERNATIONAL
@@ -95,20 +114,56 @@ def human_phone(text: str | None) -> str | None:
 
 def usps_line(text: str | None) -> str | None:
     """An address as one USPS Pub 28 line ('12 MAIN ST STE 4, SPRINGFIELD, IL 62701'), None when unparseable."""
-    parsed = parse_address(text)
+    return _usps_parsed(parse_address(text))
+
+
+def _usps_parsed(parsed: Any) -> str | None:
+    """usps_line of an already parsed address (no second parse of the same text)."""
     if parsed is None or not parsed.line:
         return None
     tail = " ".join(p for p in (parsed.state, parsed.zip5) if p)
     return ", ".join(p for p in (parsed.line, parsed.city, tail) if p)
 
 
-def _distinct_phones(shown: str | None) -> list[str]:
+class Memo:
+    """Per-run memo of the formatting helpers (one parse per distinct phone / address text, not per finding).
+
+    Scoped to one recommend_all call and dropped with it: directories repeat a practice's number and address on
+    many findings, and phonenumbers / address parsing dominate the per-finding cost otherwise.
+    """
+
+    def __init__(self) -> None:
+        """Empty caches."""
+        self.phones: dict[str | None, str | None] = {}
+        self.phone_lists: dict[str | None, list[str]] = {}
+        self.address_lists: dict[str | None, list[str]] = {}
+
+    def human_phone(self, text: str | None) -> str | None:
+        """human_phone(text), computed once per distinct text."""
+        if text not in self.phones:
+            self.phones[text] = human_phone(text)
+        return self.phones[text]
+
+    def distinct_phones(self, shown: str | None) -> list[str]:
+        """_distinct_phones(shown), computed once per distinct text."""
+        if shown not in self.phone_lists:
+            self.phone_lists[shown] = _distinct_phones(shown, self.human_phone)
+        return self.phone_lists[shown]
+
+    def distinct_addresses(self, shown: str | None) -> list[str]:
+        """_distinct_addresses(shown), computed once per distinct text."""
+        if shown not in self.address_lists:
+            self.address_lists[shown] = _distinct_addresses(shown)
+        return self.address_lists[shown]
+
+
+def _distinct_phones(shown: str | None, fmt: Callable[[str | None], str | None] = human_phone) -> list[str]:
     """The distinct valid numbers in a '; '-joined website phone list, in order, formatted for humans."""
     found: dict[str, str] = {}
     for part in (shown or "").split(";"):
         e164 = normalize_phone(part)
         if e164 is not None and e164.split(";ext=")[0] not in found:
-            found[e164.split(";ext=")[0]] = human_phone(part) or e164
+            found[e164.split(";ext=")[0]] = fmt(part) or e164
     return list(found.values())
 
 
@@ -118,7 +173,7 @@ def _distinct_addresses(shown: str | None) -> list[str]:
     for part in (shown or "").split(" | "):
         parsed = parse_address(part)
         if parsed is not None and parsed.line:
-            found.setdefault(parsed.key, usps_line(part) or parsed.line)
+            found.setdefault(parsed.key, _usps_parsed(parsed) or parsed.line)
     return list(found.values())
 
 
@@ -127,13 +182,14 @@ def _who(row: Mapping[str, Any]) -> str:
     return str(row.get("provider_name") or row.get("npi") or "the provider")
 
 
-def _call(row: Mapping[str, Any], contact: Contact | None, field: str) -> str:
+def _call(row: Mapping[str, Any], contact: Contact | None, field: str, memo: Memo | None = None) -> str:
     """'call PRACTICE at PHONE and ask ...' for a verify / suppress reason."""
     who, where = _who(row), str(row.get("address") or "the listed address")
     ask = _ASK.get(field, "whether the listing for {who} is correct").format(
         who=who, where=where, insurer=row.get("insurer") or "the plan")
     target = (contact.practice if contact and contact.practice else None) or who
-    phone = human_phone(contact.phone) if contact and contact.phone else None
+    fmt = memo.human_phone if memo is not None else human_phone
+    phone = (contact.formatted or fmt(contact.phone)) if contact and contact.phone else None
     phone = phone or (contact.phone if contact and contact.phone else None)
     return f"call {target}" + (f" at {phone}" if phone else " (no listed phone: use the NPPES number)") + \
         f" and ask {ask}"
@@ -162,8 +218,11 @@ def _from_site(row: Mapping[str, Any], values: list[str], plural: str, sep: str,
 
 
 def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact: Contact | None = None,
-              threshold: float = DEFAULT_THRESHOLD) -> Action:
-    """The recommended action for one finding (see the module table); listing_types = finding types on its listing."""
+              threshold: float = DEFAULT_THRESHOLD, memo: Memo | None = None) -> Action:
+    """The recommended action for one finding (see the module table); listing_types = finding types on its listing.
+
+    `memo` (optional) shares phone/address formatting across the findings of one run.
+    """
     ftype = str(row.get("finding_type") or "")
     field = str(row.get("field") or "")
     source = str(row.get("evidence_source") or "")
@@ -173,14 +232,14 @@ def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact
 
     def verify(why: str) -> Action:
         """A verify action whose reason says why, then who to call and what to ask."""
-        return Action("verify", None, f"{why}: {_call(row, contact, field)}")
+        return Action("verify", None, f"{why}: {_call(row, contact, field, memo)}")
 
     if confidence < threshold:
         return verify(f"evidence too weak ({_source(row)}, confidence {confidence:.2f} < {threshold:.2f})")
     if ftype == "unreachable" or (ftype == "stale_listing" and "unreachable" in types):
         stale = " and the listing is stale" if ("stale_listing" in types or ftype == "stale_listing") else ""
         return Action("suppress_until_verified", None,
-                      f"listed number not answered ({_source(row)}){stale}: hide until {_call(row, contact, field)}")
+                      f"listed number not answered ({_source(row)}){stale}: hide until {_call(row, contact, field, memo)}")
     if ftype == "stale_listing":
         return verify(f"not updated since {row.get('directory_value')}")
     practice = source in PRACTICE_SOURCES
@@ -193,11 +252,13 @@ def recommend(row: Mapping[str, Any], listing_types: Iterable[str] = (), contact
             return Action("remove_from_location", None, f"{observed} ({_source(row)})")
         return verify(f"provider not confirmed at this location ({_source(row)})")
     if ftype == "phone":
-        phones = _distinct_phones(observed) if source == "website" else []
+        phones = (memo.distinct_phones(observed) if memo is not None else _distinct_phones(observed)) \
+            if source == "website" else []
         return _from_site(row, phones, "numbers", ", ", verify) or verify(
             f"the listed number is wrong ({observed or 'no number'}; {_source(row)})")
     if ftype == "address":
-        lines = _distinct_addresses(observed) if source == "website" else []
+        lines = (memo.distinct_addresses(observed) if memo is not None else _distinct_addresses(observed)) \
+            if source == "website" else []
         return _from_site(row, lines, "addresses", "; ", verify) or verify(
             f"the practice says {observed or 'the address is wrong'} ({_source(row)})")
     if ftype == "accepting_status":
@@ -222,15 +283,34 @@ def recommend_all(rows: Iterable[Mapping[str, Any]], contacts: Mapping[str, Cont
     for row in rows:
         types.setdefault(row.get("listing_id"), set()).add(str(row.get("finding_type") or ""))
     contacts = contacts or {}
-    return [recommend(r, types.get(r.get("listing_id"), set()), contacts.get(str(r.get("listing_id"))), threshold)
-            for r in rows]
+    memo = Memo()
+    return [recommend(r, types.get(r.get("listing_id"), set()), contacts.get(str(r.get("listing_id"))), threshold,
+                      memo) for r in rows]
+
+
+_RULE_COLUMNS = ("finding_type", "field", "evidence_source", "observed_value", "confidence", "listing_id",
+                 "provider_name", "npi", "address", "insurer", "observed_at", "directory_value", "evidence_text")
+
+
+def _rule_inputs(findings: pa.Table) -> pa.Table:
+    """Only the columns the rules read (fewer Python objects per finding); naive timestamps as their text.
+
+    str(datetime)[:10] and the Arrow text of a naive timestamp start with the same date, which is all _source uses.
+    """
+    table = findings.select([c for c in _RULE_COLUMNS if c in findings.column_names])
+    if "observed_at" in table.column_names:
+        kind = table.schema.field("observed_at").type
+        if pa.types.is_timestamp(kind) and kind.tz is None:
+            i = table.column_names.index("observed_at")
+            table = table.set_column(i, "observed_at", table.column(i).cast(pa.string()))
+    return table
 
 
 def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = None,
                 threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
     """The findings table with recommended_action, proposed_value and action_reason appended (replaced if present)."""
     base = findings.drop_columns([c for c in ACTION_COLUMNS if c in findings.column_names])
-    actions = recommend_all(base.to_pylist(), contacts, threshold)
+    actions = recommend_all(_rule_inputs(base).to_pylist(), contacts, threshold)
     return (base.append_column("recommended_action", pa.array([a.action for a in actions], pa.string()))
             .append_column("proposed_value", pa.array([a.proposed_value for a in actions], pa.string()))
             .append_column("action_reason", pa.array([a.reason for a in actions], pa.string())))
@@ -240,14 +320,17 @@ def with_actions(findings: pa.Table, con: Any, threshold: float = DEFAULT_THRESH
     """add_actions with each listing's practice and phone read from the run's TEMP table temp_rc_l (who to call)."""
     if findings.num_rows == 0:
         return add_actions(findings, {}, threshold)
-    ids = sorted({str(x) for x in findings.column("listing_id").to_pylist() if x is not None})
-    con.register("_temp_rc_action_ids", pa.table({"listing_id": pa.array(ids, pa.string())}))
+    con.register("_temp_rc_action_ids", findings.select(["listing_id"]))
     try:
+        # A plain NANP spelling ("(217) 555-0100", "217.555.0100") has no extension, so human_phone of it is the
+        # national form of the listing's phone_key the run already computed: no phonenumbers parse per listing.
         rows = con.execute(
-            "SELECT l.listing_id, any_value(coalesce(l.practice_name, l.name_text)), any_value(l.phone) "
-            "FROM temp_rc_l l JOIN _temp_rc_action_ids i USING (listing_id) GROUP BY l.listing_id"
+            f"""SELECT l.listing_id, any_value(coalesce(l.practice_name, l.name_text)), any_value(l.phone),
+                       any_value(CASE WHEN regexp_full_match(l.phone, '{_PLAIN_PHONE}') THEN l.phone_key END)
+                FROM temp_rc_l l WHERE l.listing_id IN (SELECT CAST(listing_id AS VARCHAR) FROM _temp_rc_action_ids)
+                GROUP BY l.listing_id"""
         ).fetchall()
     finally:
         con.unregister("_temp_rc_action_ids")
-    contacts = {str(lid): Contact(practice, phone) for lid, practice, phone in rows}
+    contacts = {str(lid): Contact(practice, phone, _nanp_national(key)) for lid, practice, phone, key in rows}
     return add_actions(findings, contacts, threshold)

@@ -50,6 +50,23 @@ _EV_COLUMNS = (
     "extraction_confidence, link_score, link_method"
 )
 
+_K_FIELDS = ("listing_id", "observation_id", "score", "method")
+_L_FIELDS = ("listing_id", "address_display", "insurer", "insurer_canonical", "name_key", "name_text", "phone_key",
+             "takes")
+_O_FIELDS = ("observation_id", "source", "kind", "takes", "status", "call_outcome", "phone", "phone_key",
+             "correct_location", "provider_at_location", "providers", "roster_complete", "accepts_plan", "reachable",
+             "observed_at", "extraction_confidence")
+
+
+def _joined(links: str, extra: tuple[str, ...] = ()) -> str:
+    """SELECT of a links table joined to its listing and observation, as struct columns k, l, o of the read fields."""
+    def pack(alias: str, fields: tuple[str, ...]) -> str:
+        """struct_pack(f := alias.f, ...) AS alias."""
+        return "struct_pack(" + ", ".join(f"{f} := {alias}.{f}" for f in fields) + f") AS {alias}"
+    return (f"SELECT {pack('k', _K_FIELDS + extra)}, {pack('l', _L_FIELDS)}, {pack('o', _O_FIELDS)} "
+            f"FROM {links} k JOIN temp_rc_l l ON l.listing_id = k.listing_id "
+            f"JOIN temp_rc_o o ON o.observation_id = k.observation_id")
+
 
 def _ev(select: str) -> str:
     """Wrap the UNION ALL of evidence branches (all in the first branch's column order) into temp_rc_ev's column order."""
@@ -59,12 +76,16 @@ def _ev(select: str) -> str:
 def _obs_cols(link: str = "k") -> str:
     """The evidence columns every branch copies from the observation and its link (the verbatim evidence is
     joined only onto the winning rows, keeping temp_rc_ev narrow at national scale)."""
-    return (f"o.observed_at, o.observation_id, o.extraction_confidence, {link}.score AS link_score, "
+    return (f"o.observed_at AS observed_at, o.observation_id AS observation_id, "
+            f"o.extraction_confidence AS extraction_confidence, {link}.score AS link_score, "
             f"{link}.method AS link_method")
 
 
 def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
-    """Create TEMP table temp_rc_ev: one row per (listing, field, piece of evidence) with whether it contradicts."""
+    """TEMP table temp_rc_verdict: per (listing, field) the deciding piece of evidence and whether it contradicts.
+
+    Every piece of evidence (one row per listing, field and observation) competes by the precedence above.
+    """
     roster_hits(con, prep, "(SELECT listing_id, observation_id FROM temp_rc_report_links WHERE level IN ('provider','practice'))",
                  "_temp_rc_rep_roster")
     con.execute(
@@ -97,14 +118,15 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         GROUP BY i.observation_id, l.ic
         """
     )
-    site_practice = "temp_rc_site_links k JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id"
-    site_provider = ("temp_rc_site_provider_links k JOIN temp_rc_l l USING (listing_id) "
-                     "JOIN temp_rc_o o ON o.observation_id = k.observation_id")
-    report = "temp_rc_report_links k JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id"
+    # Each kind of link is joined to its listing and observation ONCE (TEMP tables below, only the columns the
+    # branches read, as structs k / l / o so the branches read k.score, l.takes, o.status as they would off the
+    # tables); the branches then scan those instead of repeating the three-way join per field.
+    site_practice, site_provider = "_temp_rc_ev_site k_l_o", "_temp_rc_ev_site_provider k_l_o"
+    report = "_temp_rc_ev_report k_l_o"
     rep_scope = "CASE k.level WHEN 'provider' THEN 0 ELSE 1 END"
     branches = [
         # accepting status ------------------------------------------------------------------------------------
-        f"""SELECT l.listing_id, 'accepting_status' AS field, {TIER_REPORT} AS tier, {rep_scope} AS scope,
+        f"""SELECT l.listing_id AS listing_id, 'accepting_status' AS field, {TIER_REPORT} AS tier, {rep_scope} AS scope,
                    o.takes <> l.takes AS contradicts, o.status AS observed_value, {REPORT_STRENGTH_SQL} AS strength,
                    {_obs_cols()} FROM {report}
             WHERE k.level IN ('provider', 'practice') AND o.takes IS NOT NULL AND l.takes IS NOT NULL""",
@@ -174,8 +196,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown
                         ELSE 'accepted: ' || i.accepted_shown END,
                    CASE WHEN i.listed_yes OR i.listed_no THEN 0.85 ELSE 0.6 END, {_obs_cols()}
-            FROM (SELECT * FROM temp_rc_site_links UNION ALL SELECT * FROM temp_rc_site_provider_links) k
-            JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o ON o.observation_id = k.observation_id
+            FROM (SELECT * FROM _temp_rc_ev_site UNION ALL SELECT * FROM _temp_rc_ev_site_provider) k_l_o
             JOIN _temp_rc_ins i ON i.observation_id = o.observation_id AND i.ic = coalesce(l.insurer_canonical, l.insurer)
             WHERE i.listed_yes OR i.listed_no OR i.has_list""",
         # reachability -----------------------------------------------------------------------------------------------
@@ -184,7 +205,15 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                         ELSE coalesce(o.call_outcome, 'unreachable') END, {REPORT_STRENGTH_SQL}, {_obs_cols()}
             FROM {report} WHERE o.phone_key = l.phone_key AND o.reachable IS NOT NULL""",
     ]
+    # Each links table joined to its listing and observation once (TEMP tables: DuckDB spills them at national
+    # scale), then all evidence rows (temp_rc_ev), then the winner per (listing, field) by the precedence order.
+    for name, links, extra in (("_temp_rc_ev_report", "temp_rc_report_links", ("level",)),
+                               ("_temp_rc_ev_site", "temp_rc_site_links", ()),
+                               ("_temp_rc_ev_site_provider", "temp_rc_site_provider_links", ())):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, extra)}")
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS " + _ev(" UNION ALL ".join(branches)))
+    for name in ("_temp_rc_ev_report", "_temp_rc_ev_site", "_temp_rc_ev_site_provider"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS

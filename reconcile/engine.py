@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -63,11 +65,32 @@ def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
     ).to_arrow_table()
 
 
+@contextmanager
+def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB build the run's TEMP tables without preserving insertion order (less memory, more parallelism).
+
+    Every result the run returns is ORDER BY'd and every QUALIFY has a total order, so nothing depends on
+    the physical order of a TEMP table. The connection's own setting is restored afterwards.
+    """
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
 def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ReconcileSettings) -> ReconcileResult:
     """Reconcile the `listings` view against the `observations` view (and other directories) as of a date.
 
     Reads views and writes only TEMP tables; the caller persists the result with warehouse.store.save_reconcile.
     """
+    with _unordered(con):
+        return _reconcile(con, as_of, settings)
+
+
+def _reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: ReconcileSettings) -> ReconcileResult:
+    """The stages of reconcile(), timed one by one."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     timings: dict[str, float] = {}
@@ -82,6 +105,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Reconcil
     build_evidence(con, prep)
     links = pa.concat_tables([links, apply_reference(con, prep).cast(links.schema)])  # reconcile/reference.py
     timings["compare"] = time.perf_counter() - start
+    counts = dict(prep.counts)
+    prep.addresses.clear()  # the parsed objects are only for pairwise matching (link, compare): free them before
+    prep.names.clear()      # the findings/observed-values Arrow tables are built (peak RSS at national scale)
     start = time.perf_counter()
     findings = build_findings(con, as_of, settings.stale_days, settings.min_confidence)
     findings = with_actions(with_reference_findings(con, findings, settings.min_confidence), con)
@@ -94,7 +120,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Reconcil
     checked = con.execute(
         "SELECT count(DISTINCT listing_id) FROM temp_rc_verdict JOIN temp_rc_l USING (listing_id) WHERE role = 'audited'"
     ).fetchone()[0]
-    counts = dict(prep.counts, links=links.num_rows, findings=findings.num_rows)
+    counts.update(links=links.num_rows, findings=findings.num_rows)
     _drop_temp_tables(con)
     return ReconcileResult(as_of=as_of, links=links, findings=findings, metrics=metrics, observed_values=observed,
                            listings_checked=int(checked), timings=timings, counts=counts)

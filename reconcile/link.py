@@ -11,7 +11,7 @@ calibrated so that any two independent signals (website alone being strong) pass
 0.82 while a single shared phone, address or name does not (a building houses many practices, a call
 centre answers for many). A website shared by listings in more than BUSY_SITE_ZIPS ZIP codes belongs to a
 health system, not a practice, and gives no signal; a site root covering a listing's deeper path counts 0.67.
-`otsu_threshold` calibrates a threshold without labels where no configured one applies (benchmarks).
+`otsu_threshold` (now in `reconcile.calibrate`, with the label-free Fellegi–Sunter calibration) is re-exported here.
 
 Levels: practice (listing <-> website, best site per listing), provider (a website's claim about this
 provider, or a report naming this provider by NPI/name at this location), practice-level report (no provider
@@ -122,6 +122,31 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
     return out
 
 
+def _fetch_with_org(con: duckdb.DuckDBPyConnection, sql: str, workers: int) -> dict[str, Any]:
+    """_fetch of a pair query with l_org/o_org columns, returning `org` similarity instead of the two strings.
+
+    The similarity is computed once per DISTINCT (l_org, o_org) pair -- a practice's pairs repeat on every
+    listing of it -- and joined back in SQL, so no per-pair string column ever crosses into Python.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_org_rows AS {sql}")
+    pairs = con.execute(
+        "SELECT DISTINCT l_org, o_org FROM _temp_rc_org_rows WHERE l_org <> '' AND o_org <> ''"
+    ).to_arrow_table()
+    left, right = pairs.column("l_org").to_pylist(), pairs.column("o_org").to_pylist()
+    sims = pa.table({"l_org": pairs.column("l_org"), "o_org": pairs.column("o_org"),
+                     "org": pa.array(name_similarity(left, right, workers), pa.float64())})
+    del pairs, left, right
+    register_table(con, "_temp_rc_org_sim", sims)
+    out = _fetch(
+        con,
+        "SELECT r.* EXCLUDE (l_org, o_org), coalesce(s.org, 0.0) AS org FROM _temp_rc_org_rows r "
+        "LEFT JOIN _temp_rc_org_sim s ON s.l_org = r.l_org AND s.o_org = r.o_org ORDER BY r.listing_id, r.observation_id",
+    )
+    con.execute("DROP TABLE IF EXISTS temp._temp_rc_org_rows")
+    con.execute("DROP TABLE IF EXISTS temp._temp_rc_org_sim")
+    return out
+
+
 def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out: str) -> None:
     """For (listing_id, observation_id) pairs, whether the listing's provider is on the roster / departed list."""
     base = (
@@ -137,7 +162,7 @@ def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out:
         CREATE OR REPLACE TEMP TABLE {out} AS
         SELECT p.listing_id, p.observation_id,
                bool_or(p.role = 'roster') AS on_roster, bool_or(p.role = 'departed') AS departed,
-               string_agg(DISTINCT p.b, '; ') FILTER (WHERE p.role = 'departed') AS departed_name
+               string_agg(DISTINCT p.b, '; ' ORDER BY p.b) FILTER (WHERE p.role = 'departed') AS departed_name
         FROM _temp_rc_roster_pairs p LEFT JOIN temp_rc_name_match m ON m.a = p.a AND m.b = p.b
         WHERE p.a_key = p.b_key OR m.ok
         GROUP BY ALL
@@ -179,7 +204,7 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
         f"""CREATE OR REPLACE TEMP TABLE _temp_rc_busy_sites AS SELECT site_domain, site_root FROM temp_rc_l
             WHERE site_domain IS NOT NULL GROUP BY ALL HAVING count(DISTINCT zip5) > {BUSY_SITE_ZIPS}"""
     )
-    f = _fetch(
+    f = _fetch_with_org(
         con,
         """
         SELECT c.listing_id, c.observation_id, l.org_key AS l_org, o.org_key AS o_org,
@@ -198,11 +223,11 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
         FROM _temp_rc_site_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o USING (observation_id)
         LEFT JOIN _temp_rc_site_roster r USING (listing_id, observation_id)
         LEFT JOIN _temp_rc_busy_sites b ON b.site_domain = l.site_domain AND b.site_root = l.site_root
-        ORDER BY c.listing_id, c.observation_id
         """,
+        workers,
     )
     n = len(f["listing_id"])
-    name = name_similarity(f["l_org"], f["o_org"], workers)
+    name = f["org"]
     score = combined_score(f["f_site"], np.zeros(n), f["f_phone"], np.ceil(f["f_addr"]), name, f["f_roster"])
     site, phone, addr = f["f_site"], f["f_phone"], f["f_addr"]
     method = np.select(
@@ -271,7 +296,7 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
         "SELECT l.name_text AS a, r.provider_name AS b FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) "
         "JOIN temp_rc_o r USING (observation_id) WHERE l.name_key <> r.name_key AND list_has_any(l.last_parts, r.last_parts)",
     )
-    f = _fetch(
+    f = _fetch_with_org(
         con,
         """
         SELECT c.listing_id, c.observation_id, l.org_key AS l_org, r.org_key AS o_org,
@@ -284,12 +309,12 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
         FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o r USING (observation_id)
         LEFT JOIN temp_rc_addr_match am ON am.a_key = l.addr_key AND am.b_key = r.addr_key
         LEFT JOIN temp_rc_name_match nm ON nm.a = l.name_text AND nm.b = r.provider_name
-        ORDER BY c.listing_id, c.observation_id
         """,
+        workers,
     )
     n = len(f["listing_id"])
     zeros = np.zeros(n)
-    org = name_similarity(f["l_org"], f["o_org"], workers)
+    org = f["org"]
     located = (f["f_phone"] > 0) | (f["f_addr"] > 0) | (f["has_location"] == 0)
     identity = (f["f_npi"] > 0) | (f["f_person"] > 0)
     provider_score = combined_score(zeros, f["f_npi"], f["f_phone"], f["f_addr"], np.maximum(f["f_person"], org), zeros)
@@ -365,25 +390,5 @@ def link_all(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, w
     ).to_arrow_table()
 
 
-def otsu_threshold(scores: np.ndarray, bins: int = 100, floor: float = 0.5) -> float:
-    """Unsupervised threshold between the non-match and match modes of a score distribution (Otsu's method).
-
-    Candidate pairs after blocking are a mixture of two populations; the cut that maximizes the between-class
-    variance separates them without labels. Never below `floor`.
-    """
-    if len(scores) == 0:
-        return floor
-    hist, edges = np.histogram(np.clip(scores, 0, 1), bins=bins, range=(0.0, 1.0))
-    centers = (edges[:-1] + edges[1:]) / 2
-    weight = np.cumsum(hist)
-    total = weight[-1]
-    mean_cum = np.cumsum(hist * centers)
-    mean_all = mean_cum[-1]
-    w0 = weight[:-1]
-    w1 = total - w0
-    valid = (w0 > 0) & (w1 > 0)
-    between = np.zeros_like(w0, dtype=float)
-    m0 = np.divide(mean_cum[:-1], w0, out=np.zeros_like(between), where=valid)
-    m1 = np.divide(mean_all - mean_cum[:-1], w1, out=np.zeros_like(between), where=valid)
-    between[valid] = w0[valid] * w1[valid] * (m0[valid] - m1[valid]) ** 2
-    return float(max(floor, edges[1:-1][int(np.argmax(between))]))
+# Label-free calibration (Otsu, Fellegi-Sunter EM) lives in reconcile.calibrate; kept importable from here.
+from reconcile.calibrate import otsu_threshold  # noqa: F401
