@@ -11,6 +11,7 @@ Usage: python benchmarks/bulk_ingest.py [--resources 5000000] [--keep DIR]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -74,25 +75,25 @@ from crawlers.config import CrawlConfig, DirectoryConfig
 from warehouse.db import connect
 from warehouse.load import load_landing
 folder, work = sys.argv[1], sys.argv[2]
-t0 = time.perf_counter()
+t0 = time.perf_counter(); c0 = time.process_time()
 d = DirectoryConfig(insurer="NPD", kind="fhir_bulk", url=folder, role="reference")
 r = bulk_to_landing(d, CrawlConfig(), work + "/landing", "20261125T000000Z-bench0", work_dir=work)
-t1 = time.perf_counter()
+t1 = time.perf_counter(); c1 = time.process_time()
 con = connect(work + "/w.duckdb")
 s = load_landing(con, work + "/landing")
-t2 = time.perf_counter()
-print(r.listings, t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+t2 = time.perf_counter(); c2 = time.process_time()
+print(r.listings, t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, c1 - c0, c2 - c1)
 """
 
 PLAIN = """
 import resource, sys, time, duckdb, glob
 folder, db = sys.argv[1], sys.argv[2]
 con = duckdb.connect(db)
-t0 = time.perf_counter()
+t0 = time.perf_counter(); c0 = time.process_time()
 for path in sorted(glob.glob(folder + "/*.ndjson")):
     name = path.rsplit("/", 1)[1].split(".")[0]
     con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_json('{path}')")
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.process_time() - c0)
 """
 
 
@@ -112,15 +113,20 @@ def main() -> None:
         plain = subprocess.run([sys.executable, "-c", PLAIN, str(work / "npd"), str(work / "plain.duckdb")],
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1].split()
         listings, t_ingest, t_load, rss = int(ours[0]), float(ours[1]), float(ours[2]), float(ours[3])
-        t_plain, rss_plain = float(plain[0]), float(plain[1])
+        c_ingest, c_load = float(ours[4]), float(ours[5])
+        t_plain, rss_plain, c_plain = float(plain[0]), float(plain[1]), float(plain[2])
         total = t_ingest + t_load
         n = sum(counts.values())
-        print(f"{'path':<34} {'seconds':>8} {'resources/s':>12} {'peak RSS MB':>12}")
-        print(f"{'ghostcheck fhir_bulk (ingest+load)':<34} {total:>8.1f} {n / total:>12,.0f} {rss:>12,.0f}")
-        print(f"{'  of which NDJSON -> landing':<34} {t_ingest:>8.1f}")
-        print(f"{'  of which landing -> warehouse':<34} {t_load:>8.1f}")
-        print(f"{'plain DuckDB read_json -> tables':<34} {t_plain:>8.1f} {n / t_plain:>12,.0f} {rss_plain:>12,.0f}")
-        print(f"ratio ghostcheck / plain: {total / t_plain:.2f}; listings produced: {listings:,}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU seconds in brackets)")
+        print(f"{'path':<34} {'seconds':>14} {'resources/s':>12} {'peak RSS MB':>12}")
+        print(f"{'ghostcheck fhir_bulk (ingest+load)':<34} {total:>6.1f} ({c_ingest + c_load:>5.1f}) {n / total:>12,.0f} "
+              f"{rss:>12,.0f}")
+        print(f"{'  of which NDJSON -> landing':<34} {t_ingest:>6.1f} ({c_ingest:>5.1f})")
+        print(f"{'  of which landing -> warehouse':<34} {t_load:>6.1f} ({c_load:>5.1f})")
+        print(f"{'plain DuckDB read_json -> tables':<34} {t_plain:>6.1f} ({c_plain:>5.1f}) {n / t_plain:>12,.0f} "
+              f"{rss_plain:>12,.0f}")
+        print(f"ratio ghostcheck / plain: {total / t_plain:.2f} wall, {(c_ingest + c_load) / c_plain:.2f} CPU; "
+              f"NDJSON -> landing alone: {t_ingest / t_plain:.2f}; listings produced: {listings:,}")
         print(f"extrapolated to 27M resources: {total * 27_000_000 / n / 60:.1f} min")
     finally:
         shutil.rmtree(work, ignore_errors=True)

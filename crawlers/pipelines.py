@@ -98,3 +98,10 @@ class LandingPipeline:
         spider.outcome = record
         logger.info("source %s: %s%s (%d items, %d pages)", record["source"], record["status"],
                     f" - {record['reason']}" if record["reason"] else "", record["items"], record["pages"])
+
+
+def add_published_items(crawler: Any, count: int) -> None:
+    """Count records a spider wrote to a landing file itself (e.g. Parquet at close) in the run's `sources` record."""
+    for component in getattr(crawler.engine.scraper.itemproc, "middlewares", ()):
+        if isinstance(component, LandingPipeline):
+            component.items += count

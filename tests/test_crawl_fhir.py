@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import pyarrow.parquet as pq
 import pytest
+from httpserver import Reply, Request, json_reply, serve
 
 from crawlers.parse.fhir import BundleError, newpatients, parse_bundle, ref_key
 from crawlers.runner import run_spider
 from crawlers.spiders import parse_retry_after
 from reconcile.normalize.specialty import lookup_specialty
-from httpserver import Reply, Request, json_reply, serve
 
 FIXTURE = Path(__file__).parent / "fixtures" / "directories" / "plannet_world.json"
 TOKEN = "s3cret-token-XYZ-0123456789"
@@ -93,14 +94,18 @@ def write_config(tmp_path: Path, url: str, token_env: str | None = "ACME_TOKEN")
 
 
 def read_landing(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
-    """Every record of one landing kind."""
+    """Every record of one landing kind (JSON Lines, or Parquet as the FHIR listings are written)."""
     files = sorted((tmp_path / "landing" / kind).rglob("*.jsonl"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    for path in sorted((tmp_path / "landing" / kind).rglob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            records.append({k: json.loads(v) if k in ("raw", "plans") and isinstance(v, str) else v for k, v in row.items()})
+    return records
 
 
 def all_landing_text(tmp_path: Path) -> str:
-    """The concatenated text of every landing file (for secret checks)."""
-    return "".join(p.read_text() for p in (tmp_path / "landing").rglob("*") if p.is_file())
+    """The concatenated bytes of every landing file (for secret checks), decoded leniently."""
+    return "".join(p.read_bytes().decode("utf-8", "replace") for p in (tmp_path / "landing").rglob("*") if p.is_file())
 
 
 def crawl(tmp_path: Path, config: Path, progress: list[dict[str, Any]] | None = None):  # type: ignore[no-untyped-def]

@@ -1,10 +1,14 @@
 """FHIR bulk directories (CMS National Provider Directory, Plan Finder files) -> listing landing files.
 
-The NDJSON is read by DuckDB's own reader with column projection (nested
-fields kept as JSON and picked apart in SQL) and joined across files; the
-listings are written with `COPY ... TO` a landing Parquet file. No Python loop
-over resources: a 27M-resource directory streams through one SQL statement.
-DuckDB runs in memory here as a compute engine; it never opens the warehouse.
+The NDJSON is read by DuckDB's own reader with the nested fields declared as
+STRUCTs (each line is parsed once, only the projected columns are built) and
+joined across files; the listings are written with `COPY ... TO` a landing
+Parquet file. No Python loop over resources: a 27M-resource directory streams
+through one SQL statement. A file whose lines do not fit the declared STRUCTs
+(a string where an object is expected, a malformed line) is read with JSON
+columns instead and converted field by field with TRY_CAST, so its good values
+are kept and one SQL mapping serves both. DuckDB runs in memory here as a
+compute engine; it never opens the warehouse.
 """
 
 from __future__ import annotations
@@ -30,31 +34,39 @@ NEWPATIENTS_URLS = (
 NETWORK_URL = "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/network-reference"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
+REF = "STRUCT(reference VARCHAR, display VARCHAR)"
+CODEABLE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
+TELECOM = "STRUCT(system VARCHAR, value VARCHAR, use VARCHAR)[]"
+EXTENSIONS = (f"STRUCT(url VARCHAR, valueReference {REF}, "
+              f"extension STRUCT(url VARCHAR, valueCodeableConcept {CODEABLE})[])[]")
+
+# The fields the listing mapping reads, with the types every conforming file is parsed into.
 COLUMNS = {
     "PractitionerRole": {
-        "resourceType": "VARCHAR", "id": "VARCHAR", "meta": "JSON", "active": "BOOLEAN", "practitioner": "JSON",
-        "organization": "JSON", "location": "JSON", "healthcareService": "JSON", "specialty": "JSON",
-        "telecom": "JSON", "extension": "JSON",
+        "resourceType": "VARCHAR", "id": "VARCHAR", "meta": "STRUCT(lastUpdated VARCHAR)", "active": "BOOLEAN",
+        "practitioner": REF, "organization": REF, "location": f"{REF}[]", "healthcareService": f"{REF}[]",
+        "specialty": f"{CODEABLE}[]", "telecom": TELECOM, "extension": EXTENSIONS,
     },
-    "Practitioner": {"resourceType": "VARCHAR", "id": "VARCHAR", "identifier": "JSON", "name": "JSON", "telecom": "JSON"},
+    "Practitioner": {
+        "resourceType": "VARCHAR", "id": "VARCHAR", "identifier": "STRUCT(system VARCHAR, value VARCHAR)[]",
+        "name": "STRUCT(family VARCHAR, given VARCHAR[], suffix VARCHAR[])[]", "telecom": TELECOM,
+    },
     "Location": {
-        "resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "address": "JSON", "telecom": "JSON",
-        "extension": "JSON", "managingOrganization": "JSON",
+        "resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR",
+        "address": "STRUCT(line VARCHAR[], city VARCHAR, state VARCHAR, postalCode VARCHAR)", "telecom": TELECOM,
+        "extension": EXTENSIONS, "managingOrganization": REF,
     },
-    "Organization": {"resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": "JSON"},
-    "HealthcareService": {"resourceType": "VARCHAR", "id": "VARCHAR", "extension": "JSON", "telecom": "JSON"},
+    "Organization": {"resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": TELECOM},
+    "HealthcareService": {"resourceType": "VARCHAR", "id": "VARCHAR", "extension": EXTENSIONS, "telecom": TELECOM},
 }
 
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO ref_id(ref) AS regexp_extract(ref ->> 'reference', '([^/]+)(/_history/[^/]+)?$', 1);
-CREATE OR REPLACE TEMP MACRO tel(t, sys) AS
-    list_filter(CAST(coalesce(t, '[]') AS JSON[]), lambda x: (x ->> 'system') = sys)[1] ->> 'value';
+CREATE OR REPLACE TEMP MACRO ref_id(ref) AS regexp_extract(ref, '([^/]+)(/_history/[^/]+)?$', 1);
+CREATE OR REPLACE TEMP MACRO tel(t, sys) AS list_filter(t, lambda x: x.system = sys)[1].value;
 CREATE OR REPLACE TEMP MACRO newpt(ext) AS
     list_filter(list_transform(
-        list_filter(CAST(coalesce(ext, '[]') AS JSON[]), lambda e: (e ->> 'url') IN {tuple(NEWPATIENTS_URLS)}),
-        lambda e: list_filter(CAST(coalesce(e -> 'extension', '[]') AS JSON[]),
-                              lambda s: (s ->> 'url') = 'acceptingPatients')[1]
-                  -> 'valueCodeableConcept' -> 'coding' -> 0 ->> 'code'),
+        list_filter(ext, lambda e: e.url IN {tuple(NEWPATIENTS_URLS)}),
+        lambda e: list_filter(e.extension, lambda s: s.url = 'acceptingPatients')[1].valueCodeableConcept.coding[1].code),
         lambda c: c IS NOT NULL)[1];
 CREATE OR REPLACE TEMP MACRO canon(code) AS CASE code
     WHEN 'newpt' THEN 'accepting' WHEN 'nopt' THEN 'not_accepting'
@@ -99,100 +111,148 @@ def bad_lines(path: str, limit: int = 10_000) -> list[tuple[int, str, str]]:
     return found
 
 
-def _files_sql(files: list[BulkFile], kind: str) -> str:
-    """A SQL list literal of the files holding one resource type."""
-    paths = [f.path.replace("'", "''") for f in files if f.resource_type == kind]
-    return "[" + ", ".join(f"'{p}'" for p in paths) + "]" if paths else ""
+def _sql_list(paths: list[str]) -> str:
+    """A SQL list literal of file paths."""
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _register(con: duckdb.DuckDBPyConnection, files: list[BulkFile], ignore_errors: bool) -> None:
-    """One TEMP view per resource type over its files (an empty typed view when there are none)."""
-    for kind, columns in COLUMNS.items():
-        listing = _files_sql(files, kind)
-        cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
-        if listing:
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {kind.lower()} AS SELECT * FROM read_json({listing}, "
-                f"format='newline_delimited', columns={cols}, ignore_errors={str(ignore_errors).lower()}, "
-                f"maximum_object_size=16777216) WHERE resourceType = '{kind}' AND id IS NOT NULL"
-            )
-        else:
-            select = ", ".join(f"NULL::{v} AS \"{k}\"" for k, v in columns.items())
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {kind.lower()} AS SELECT {select} WHERE false")
+def _columns_literal(columns: dict[str, str], nested_as_json: bool = False) -> str:
+    """The `columns={...}` argument of read_json (all but VARCHAR fields as JSON for the fallback reader)."""
+    items = [(k, v if v == "VARCHAR" or not nested_as_json else "JSON") for k, v in columns.items()]
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in items) + "}"
+
+
+def _lenient(name: str, type_: str) -> str:
+    """A JSON column as the fallback casts it: a lone object where a list is declared becomes a one-item list."""
+    if type_.endswith("[]"):
+        return f"""CASE WHEN json_type("{name}") = 'OBJECT' THEN json_array("{name}") ELSE "{name}" END"""
+    return f'"{name}"'
+
+
+def _read_sql(paths: list[str], kind: str, fallback: bool, columns: dict[str, str]) -> str:
+    """SELECT of one resource type's columns from files, typed (fast) or via JSON + TRY_CAST (fallback)."""
+    options = "format='newline_delimited', maximum_object_size=16777216"
+    if not fallback:
+        return (f"SELECT * FROM read_json({_sql_list(paths)}, {options}, columns={_columns_literal(columns)}) "
+                f"WHERE resourceType = '{kind}' AND id IS NOT NULL")
+    select = ", ".join(f'"{k}"' if v == "VARCHAR" else f'TRY_CAST({_lenient(k, v)} AS {v}) AS "{k}"'
+                       for k, v in columns.items())
+    return (f"SELECT {select} FROM read_json({_sql_list(paths)}, {options}, ignore_errors=true, "
+            f"columns={_columns_literal(columns, nested_as_json=True)}) WHERE resourceType = '{kind}' AND id IS NOT NULL")
+
+
+def register_views(con: duckdb.DuckDBPyConnection, files: list[BulkFile], fallback: frozenset[str] = frozenset(),
+                   schema: dict[str, dict[str, str]] | None = None) -> None:
+    """One TEMP view per resource type over its files; files in `fallback` are read through JSON columns."""
+    for kind, columns in (schema or COLUMNS).items():
+        paths = [f.path for f in files if f.resource_type == kind]
+        typed = [p for p in paths if p not in fallback]
+        loose = [p for p in paths if p in fallback]
+        parts = ([_read_sql(typed, kind, False, columns)] if typed else []) + \
+            ([_read_sql(loose, kind, True, columns)] if loose else [])
+        if not parts:
+            parts = ["SELECT " + ", ".join(f'NULL::{v} AS "{k}"' for k, v in columns.items()) + " WHERE false"]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {kind.lower()} AS " + " UNION ALL ".join(parts))
 
 
 def listings_sql(insurer: str, run_source: str, fetched_at: str, trust_last_updated: bool) -> str:
     """SELECT producing listing records (the landing `listings` shape) from the TEMP views."""
     esc = insurer.replace("'", "''")
     src = run_source.replace("'", "''")
-    last_updated = "r.meta ->> 'lastUpdated'" if trust_last_updated else "NULL"
+    last_updated = "meta_last_updated" if trust_last_updated else "NULL"
     return f"""
     WITH roles AS (
-        SELECT r.*, ref_id(r.practitioner) AS prac_id, ref_id(r.organization) AS org_id,
-               ref_id(CAST(coalesce(r.healthcareService, '[]') AS JSON[])[1]) AS hs_id,
-               unnest(CASE WHEN json_array_length(coalesce(r.location, '[]')) > 0
-                           THEN list_transform(CAST(r.location AS JSON[]), lambda l: ref_id(l))
+        SELECT r.id, r.meta.lastUpdated AS meta_last_updated,
+               r.specialty[1].coding[1].code AS specialty_code, r.specialty[1].coding[1].display AS specialty_display,
+               tel(r.telecom, 'phone') AS phone, tel(r.telecom, 'url') AS website, newpt(r.extension) AS newpt,
+               coalesce(list_transform(list_filter(r.extension, lambda e: e.url = '{NETWORK_URL}'),
+                                       lambda e: coalesce(e.valueReference.display, e.valueReference.reference)),
+                        []::VARCHAR[]) AS networks,
+               ref_id(r.practitioner.reference) AS prac_id, ref_id(r.organization.reference) AS org_id,
+               ref_id(r.healthcareService[1].reference) AS hs_id,
+               unnest(CASE WHEN len(r.location) > 0 THEN list_transform(r.location, lambda l: ref_id(l.reference))
                            ELSE [NULL::VARCHAR] END) AS loc_id
         FROM practitionerrole r WHERE coalesce(r.active, true)
+    ),
+    practitioners AS (  -- each resource's values are computed once, before the joins, and only they travel
+        SELECT id, list_filter(identifier, lambda i: i.system = '{NPI_SYSTEM}')[1].value AS npi,
+               trim(concat_ws(' ', array_to_string(name[1].given, ' '), name[1].family))
+                   || CASE WHEN name[1].suffix IS NOT NULL THEN ', ' || array_to_string(name[1].suffix, ', ') ELSE '' END
+                   AS provider_name,
+               name[1].given[1] AS first_name, name[1].given[2] AS middle_name, name[1].family AS last_name,
+               tel(telecom, 'phone') AS phone
+        FROM practitioner
+    ),
+    locations AS (
+        SELECT id, array_to_string(address.line, ' ') AS address, address.city AS city, address.state AS state,
+               address.postalCode AS zip, tel(telecom, 'phone') AS phone, tel(telecom, 'url') AS website,
+               newpt(extension) AS newpt, ref_id(managingOrganization.reference) AS org_id
+        FROM location
+    ),
+    organizations AS (SELECT id, name, tel(telecom, 'url') AS website FROM organization),
+    services AS (SELECT id, newpt(extension) AS newpt FROM healthcareservice),
+    joined AS (
+        SELECT r.*, p.npi, p.provider_name, p.first_name, p.middle_name, p.last_name, o.name AS practice_name,
+               l.address, l.city, l.state, l.zip,
+               coalesce(r.phone, l.phone, p.phone) AS any_phone,
+               coalesce(r.specialty_display, nucc_display.m[r.specialty_code]) AS specialty,
+               coalesce(r.newpt, h.newpt, l.newpt) AS accepting_raw,
+               coalesce(r.website, l.website, o.website) AS any_website
+        FROM roles r
+        LEFT JOIN practitioners p ON p.id = r.prac_id
+        LEFT JOIN locations l ON l.id = r.loc_id
+        LEFT JOIN organizations o ON o.id = coalesce(r.org_id, l.org_id)
+        LEFT JOIN services h ON h.id = r.hs_id
+        CROSS JOIN nucc_display
     )
     SELECT
-        left(sha1('{esc}|fhir_bulk|PractitionerRole/' || r.id || '|Location/' || coalesce(r.loc_id, '')), 16) AS listing_id,
-        'PractitionerRole/' || r.id || '|Location/' || coalesce(r.loc_id, '') AS source_key,
-        '{esc}' AS insurer, 'fhir_bulk' AS directory_kind,
-        list_filter(CAST(coalesce(p.identifier, '[]') AS JSON[]), lambda i: (i ->> 'system') = '{NPI_SYSTEM}')[1] ->> 'value' AS npi,
-        trim(concat_ws(' ', array_to_string(CAST(p.name -> 0 -> 'given' AS VARCHAR[]), ' '), p.name -> 0 ->> 'family'))
-            || CASE WHEN (p.name -> 0 -> 'suffix') IS NOT NULL
-                    THEN ', ' || array_to_string(CAST(p.name -> 0 -> 'suffix' AS VARCHAR[]), ', ') ELSE '' END AS provider_name,
-        p.name -> 0 -> 'given' ->> 0 AS first_name,
-        p.name -> 0 -> 'given' ->> 1 AS middle_name,
-        p.name -> 0 ->> 'family' AS last_name,
-        o.name AS practice_name,
-        array_to_string(CAST(l.address -> 'line' AS VARCHAR[]), ' ') AS address,
-        l.address ->> 'city' AS city, l.address ->> 'state' AS state, l.address ->> 'postalCode' AS zip,
-        coalesce(tel(r.telecom, 'phone'), tel(l.telecom, 'phone'), tel(p.telecom, 'phone')) AS phone,
-        coalesce(r.specialty -> 0 -> 'coding' -> 0 ->> 'display', n.display) AS specialty,
-        r.specialty -> 0 -> 'coding' -> 0 ->> 'code' AS specialty_code,
-        canon(coalesce(newpt(r.extension), newpt(h.extension), newpt(l.extension))) AS accepting_status,
-        coalesce(newpt(r.extension), newpt(h.extension), newpt(l.extension)) AS accepting_raw,
-        list_transform(
-            list_filter(CAST(coalesce(r.extension, '[]') AS JSON[]), lambda e: (e ->> 'url') = '{NETWORK_URL}'),
-            lambda e: coalesce(e -> 'valueReference' ->> 'display', e -> 'valueReference' ->> 'reference')) AS networks,
-        NULL::JSON AS plans,
-        coalesce(tel(r.telecom, 'url'), tel(l.telecom, 'url'), tel(o.telecom, 'url')) AS website,
-        {last_updated} AS last_updated,
-        '{src}' AS source_url, '{fetched_at}' AS fetched_at, NULL AS payload_sha256,
-        json_object('meta_last_updated', r.meta ->> 'lastUpdated', 'practitioner_role_id', r.id) AS raw
-    FROM roles r
-    LEFT JOIN practitioner p ON p.id = r.prac_id
-    LEFT JOIN location l ON l.id = r.loc_id
-    LEFT JOIN organization o ON o.id = coalesce(r.org_id, ref_id(l.managingOrganization))
-    LEFT JOIN healthcareservice h ON h.id = r.hs_id
-    LEFT JOIN nucc n ON n.code = (r.specialty -> 0 -> 'coding' -> 0 ->> 'code')
+        left(sha1('{esc}|fhir_bulk|PractitionerRole/' || id || '|Location/' || coalesce(loc_id, '')), 16) AS listing_id,
+        'PractitionerRole/' || id || '|Location/' || coalesce(loc_id, '') AS source_key,
+        '{esc}' AS insurer, 'fhir_bulk' AS directory_kind, npi, provider_name, first_name, middle_name, last_name,
+        practice_name, address, city, state, zip, any_phone AS phone, specialty, specialty_code,
+        canon(accepting_raw) AS accepting_status, accepting_raw, networks, NULL::JSON AS plans,
+        any_website AS website, {last_updated} AS last_updated,
+        '{src}' AS source_url, '{fetched_at}' AS fetched_at, NULL::VARCHAR AS payload_sha256,
+        json_object('meta_last_updated', meta_last_updated, 'practitioner_role_id', id) AS raw
+    FROM joined
     """
 
 
 def nucc_table(con: duckdb.DuckDBPyConnection) -> None:
-    """TEMP table of NUCC taxonomy codes and display names (for specialty display)."""
+    """TEMP table of NUCC taxonomy codes and display names, and `nucc_display`: the same as one MAP (a lookup, not a join)."""
     path = resources.files("reconcile.data").joinpath("nucc_provider_taxonomy.csv")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE nucc AS SELECT \"Code\" AS code, \"Display Name\" AS display "
         "FROM read_csv(?, header=true, all_varchar=true)",
         [str(path)],
     )
+    con.execute("CREATE OR REPLACE TEMP TABLE nucc_display AS SELECT map_from_entries(list((code, display))) AS m "
+                "FROM (SELECT code, any_value(display) AS display FROM nucc WHERE code IS NOT NULL GROUP BY code)")
 
 
-def _quarantine_bad_files(con: duckdb.DuckDBPyConnection, files: list[BulkFile]) -> list[dict]:
-    """Find the files DuckDB rejects and list their malformed lines as quarantine records."""
+def rejected_files(con: duckdb.DuckDBPyConnection, files: list[BulkFile],
+                   schema: dict[str, dict[str, str]] | None = None) -> frozenset[str]:
+    """Paths of the files whose lines do not all parse into the declared STRUCTs (malformed or other shapes)."""
+    rejected = set()
+    for bulk in files:
+        columns = (schema or COLUMNS).get(bulk.resource_type)
+        if columns is None:
+            continue
+        every = ", ".join(f'"{k}"' for k in columns)  # hashing every column makes the reader build all of them
+        try:
+            con.execute(f"SELECT max(hash({every})) FROM read_json(?, format='newline_delimited', "
+                        f"maximum_object_size=16777216, columns={_columns_literal(columns)})", [bulk.path])
+        except duckdb.Error:
+            rejected.add(bulk.path)
+    return frozenset(rejected)
+
+
+def _quarantine_records(files: list[BulkFile], rejected: frozenset[str]) -> list[dict]:
+    """Quarantine records for the malformed lines of the rejected files (with file and line number)."""
     records = []
     for bulk in files:
-        if bulk.resource_type not in COLUMNS:
+        if bulk.path not in rejected:
             continue
-        cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS[bulk.resource_type].items()) + "}"
-        try:
-            con.execute(f"SELECT count(*) FROM read_json(?, format='newline_delimited', columns={cols})", [bulk.path])
-            continue
-        except duckdb.Error:
-            pass
         for number, error, raw in bad_lines(bulk.path):
             records.append({"source": "fhir_bulk", "file": bulk.origin, "row": number, "error": error,
                             "raw_text": raw, "quarantined_at": utcnow_iso()})
@@ -222,13 +282,18 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
         local_out = f"{tmp}/listings.parquet"
         role = directory.role.replace("'", "''")
         copy = f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out}' (FORMAT parquet)"
-        _register(con, result.files, ignore_errors=False)
-        try:  # one pass in the normal case; only a file DuckDB rejects is scanned line by line
+        register_views(con, result.files)
+        try:  # one typed pass in the normal case; only a file DuckDB rejects is probed and read loosely
             con.execute(copy)
         except duckdb.Error:
-            quarantine = _quarantine_bad_files(con, result.files)
-            _register(con, result.files, ignore_errors=True)
-            con.execute(copy)
+            rejected = rejected_files(con, result.files)
+            quarantine = _quarantine_records(result.files, rejected)
+            register_views(con, result.files, fallback=rejected)
+            try:
+                con.execute(copy)
+            except duckdb.Error as exc:
+                con.close()
+                raise BulkSourceError(f"{directory.url}: cannot read the bulk files: {str(exc).splitlines()[0]}") from None
         result.listings = int(con.execute(f"SELECT count(*) FROM read_parquet('{local_out}')").fetchone()[0])
         con.close()
         fs.put_file(local_out, fs_path + ".tmp")
@@ -244,4 +309,256 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
     return result
 
 
-__all__ = ["BulkResult", "BulkSourceError", "bulk_to_landing", "listings_sql"]
+# --- Plan-Net / NDH API pages (the fhir_directory spider spools each page's resources as NDJSON) -------------
+# Same reader and STRUCT approach as above, with the fuller semantics of a live directory: official names,
+# current telecom only, contained resources, services per location, network names, newpatients with fromNetwork.
+
+API_NPI_SYSTEMS = ("http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16.840.1.113883.4.6")
+API_NUCC_SYSTEMS = ("http://nucc.org/provider-taxonomy", "urn:oid:2.16.840.1.113883.6.101")
+API_TELECOM = "STRUCT(system VARCHAR, value VARCHAR, use VARCHAR, period STRUCT(\"end\" VARCHAR))[]"
+API_EXTENSIONS = (f"STRUCT(url VARCHAR, valueReference {REF}, extension STRUCT(url VARCHAR, "
+                  f"valueCodeableConcept {CODEABLE}, valueBoolean BOOLEAN, valueReference {REF})[])[]")
+API_IDENTIFIER = "STRUCT(system VARCHAR, value VARCHAR)[]"
+API_COLUMNS = {
+    "PractitionerRole": {
+        "resourceType": "VARCHAR", "id": "VARCHAR", "meta": "STRUCT(lastUpdated VARCHAR)", "active": "BOOLEAN",
+        "identifier": API_IDENTIFIER, "practitioner": REF, "organization": REF, "location": f"{REF}[]",
+        "healthcareService": f"{REF}[]", "specialty": f"{CODEABLE}[]", "telecom": API_TELECOM,
+        "extension": API_EXTENSIONS, "_page": "BIGINT", "_pos": "BIGINT",
+    },
+    "Practitioner": {
+        "resourceType": "VARCHAR", "id": "VARCHAR", "identifier": API_IDENTIFIER, "telecom": API_TELECOM,
+        "name": "STRUCT(use VARCHAR, text VARCHAR, family VARCHAR, given VARCHAR[], prefix VARCHAR[], suffix VARCHAR[])[]",
+    },
+    "Location": {
+        "resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": API_TELECOM, "extension": API_EXTENSIONS,
+        "address": "STRUCT(line VARCHAR[], text VARCHAR, city VARCHAR, state VARCHAR, postalCode VARCHAR)",
+    },
+    "Organization": {"resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": API_TELECOM},
+    "HealthcareService": {"resourceType": "VARCHAR", "id": "VARCHAR", "telecom": API_TELECOM,
+                          "extension": API_EXTENSIONS, "location": f"{REF}[]"},
+}
+API_PAGES = {"page": "BIGINT", "url": "VARCHAR", "fetched_at": "VARCHAR", "sha256": "VARCHAR"}
+
+API_MACROS = f"""
+CREATE OR REPLACE TEMP MACRO clean(x) AS nullif(trim(regexp_replace(x, '[\\s\\x{{00a0}}]+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO rkey_of(s) AS nullif(regexp_extract(s, '(?:^|/)([A-Z][^/]*/[^/]+)/*$', 1), '');
+CREATE OR REPLACE TEMP MACRO rkey(ref) AS CASE WHEN ref IS NULL OR starts_with(ref, '#') THEN NULL
+    ELSE rkey_of(regexp_replace(split_part(ref, '?', 1), '/_history(/.*)?$', '')) END;
+CREATE OR REPLACE TEMP MACRO tkey(rid, ref, kind) AS CASE WHEN starts_with(ref, '#') THEN kind || '/' || rid || ref
+    ELSE rkey(ref) END;
+CREATE OR REPLACE TEMP MACRO ctel(t, sys) AS clean(list_filter(t, lambda x: x.system = sys AND coalesce(x.value, '') <> ''
+    AND coalesce(struct_extract(x.period, 'end'), '') = '' AND coalesce(x.use, '') <> 'old')[1].value);
+CREATE OR REPLACE TEMP MACRO np_code(s) AS CASE WHEN s.valueBoolean IS NOT NULL
+    THEN CASE WHEN s.valueBoolean THEN 'true' ELSE 'false' END
+    ELSE coalesce(clean(list_filter(s.valueCodeableConcept.coding, lambda c: coalesce(c.code, '') <> '')[1].code),
+                  clean(s.valueCodeableConcept.text)) END;
+CREATE OR REPLACE TEMP MACRO np_items(ext) AS list_filter(list_transform(
+    list_filter(ext, lambda e: e.url IN {tuple(NEWPATIENTS_URLS)}),
+    lambda e: {{'code': np_code(list_filter(e.extension, lambda s: s.url = 'acceptingPatients')[-1]),
+               'net': coalesce(nullif(list_filter(e.extension, lambda s: s.url = 'fromNetwork')[-1].valueReference.display, ''),
+                               nullif(list_filter(e.extension, lambda s: s.url = 'fromNetwork')[-1].valueReference.reference, ''))}}),
+    lambda x: x.code IS NOT NULL);
+CREATE OR REPLACE TEMP MACRO np_raw(items) AS
+    nullif(array_to_string(list_transform(items, lambda x: x.code || coalesce(' (fromNetwork ' || x.net || ')', '')), '; '), '');
+CREATE OR REPLACE TEMP MACRO np_chosen(items) AS coalesce(list_filter(items, lambda x: x.net IS NULL)[1].code, items[1].code);
+CREATE OR REPLACE TEMP MACRO spec_of(n, c) AS {{'code': clean(n.code), 'display': coalesce(clean(n.display), clean(c.text)),
+    'other': clean(list_filter(c.coding, lambda x: coalesce(x.display, '') <> '')[1].display)}};
+"""
+
+
+def api_listings_sql(insurer: str, kind: str = "fhir") -> str:
+    """SELECT of listing rows (plus the keys looked up in Python afterwards) from the spooled API resources."""
+    esc = insurer.replace("'", "''")
+    return f"""
+    WITH roles AS (
+        SELECT r.id, r._page, r._pos, r.meta.lastUpdated AS last_updated, r.active,
+               'PractitionerRole/' || r.id AS role_key,
+               tkey(r.id, r.practitioner.reference, 'Practitioner') AS prac_key,
+               tkey(r.id, r.organization.reference, 'Organization') AS org_key,
+               clean(list_filter(r.identifier, lambda i: i.system IN {API_NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value)
+                   AS role_npi,
+               list_filter(list_transform(r.specialty, lambda c: spec_of(list_filter(c.coding, lambda x:
+                   x.system IN {API_NUCC_SYSTEMS} AND coalesce(x.code, '') <> '')[1], c)),
+                   lambda s: s.code IS NOT NULL OR s.display IS NOT NULL OR s.other IS NOT NULL)[1] AS spec,
+               ctel(r.telecom, 'phone') AS phone, ctel(r.telecom, 'url') AS website, np_items(r.extension) AS np,
+               r.extension, r.healthcareService,
+               unnest(CASE WHEN len(r.location) > 0 THEN r.location ELSE [NULL] END) AS loc_ref
+        FROM practitionerrole r
+    ),
+    practitioners AS (
+        SELECT resourceType || '/' || id AS key, hn, npi, phone, website, clean(hn.family) AS family,
+               nullif(array_to_string(hn.suffix, ', '), '') AS suffix
+        FROM (SELECT *, coalesce(list_filter(name, lambda n: n.use = 'official')[1], name[1]) AS hn,
+                     clean(list_filter(identifier, lambda i: i.system IN {API_NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value) AS npi,
+                     ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website FROM practitioner)
+    ),
+    locations AS (
+        SELECT resourceType || '/' || id AS key, id, clean(name) AS name,
+               coalesce(clean(array_to_string(address.line, ' ')), clean(address.text)) AS address,
+               clean(address.city) AS city, clean(address.state) AS state, clean(address.postalCode) AS zip,
+               ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website, np_items(extension) AS np
+        FROM location
+    ),
+    organizations AS (SELECT resourceType || '/' || id AS key, clean(name) AS name, ctel(telecom, 'url') AS website FROM organization),
+    services AS (
+        SELECT resourceType || '/' || id AS key, ctel(telecom, 'phone') AS phone, np_items(extension) AS np,
+               list_transform(location, lambda l: rkey(l.reference)) AS loc_keys, len(coalesce(location, [])) = 0 AS anywhere
+        FROM healthcareservice
+    ),
+    listed AS (
+        SELECT r.*, l.key AS loc_res, l.name AS location_name, l.address, l.city, l.state, l.zip,
+               l.phone AS loc_phone, l.website AS loc_website, l.np AS loc_np,
+               coalesce(rkey(r.loc_ref.reference), CASE WHEN l.key IS NOT NULL THEN r.loc_ref.reference END,
+                        r.loc_ref.display, '') AS loc_key
+        FROM roles r LEFT JOIN locations l ON l.key = tkey(r.id, r.loc_ref.reference, 'Location')
+    ),
+    role_services AS (  -- every resolved HealthcareService of a role, in order
+        SELECT u.id, u.ord, s.* FROM (
+            SELECT id, unnest(list_transform(healthcareService, lambda h: tkey(id, h.reference, 'HealthcareService'))) AS skey,
+                   unnest(range(1, len(healthcareService) + 1)) AS ord
+            FROM practitionerrole WHERE len(healthcareService) > 0) u
+        JOIN services s ON s.key = u.skey
+    ),
+    chosen_service AS (  -- the service offered at the location, else one that names no location
+        SELECT x.id, x.loc_key,
+               arg_min(struct_pack(phone := s.phone, np := s.np),
+                       CASE WHEN list_contains(s.loc_keys, x.loc_key) THEN 0 ELSE 1 END * 1000000 + s.ord) AS svc
+        FROM (SELECT DISTINCT id, loc_key FROM listed WHERE len(healthcareService) > 0) x
+        JOIN role_services s ON s.id = x.id AND (list_contains(s.loc_keys, x.loc_key) OR s.anywhere)
+        GROUP BY ALL
+    ),
+    role_networks AS (
+        SELECT id, list(name ORDER BY first) AS networks FROM (
+            SELECT n.id, coalesce(o.name, clean(n.ref.display), rkey(n.ref.reference)) AS name, min(n.ord) AS first
+            FROM (SELECT id, unnest(nets) AS ref, unnest(range(1, len(nets) + 1)) AS ord FROM (
+                      SELECT id, list_transform(list_filter(extension, lambda e: e.url = '{NETWORK_URL}'), lambda e: e.valueReference) AS nets
+                      FROM practitionerrole WHERE len(list_filter(extension, lambda e: e.url = '{NETWORK_URL}')) > 0)) n
+            LEFT JOIN organizations o ON o.key = tkey(n.id, n.ref.reference, 'Organization')
+            GROUP BY ALL HAVING name IS NOT NULL)
+        GROUP BY id
+    ),
+    assembled AS (
+        SELECT x.*, p.hn, p.family, p.suffix, p.npi AS prac_npi, p.phone AS prac_phone, p.website AS prac_website,
+               o.name AS org_name, o.website AS org_website, cs.svc, rn.networks AS net_names,
+               CASE WHEN len(x.np) > 0 THEN x.np WHEN len(cs.svc.np) > 0 THEN cs.svc.np WHEN len(x.loc_np) > 0 THEN x.loc_np END
+                   AS np_found,
+               coalesce(x.loc_res IS NOT NULL AND x.loc_ref IS NOT NULL, false) AS loc_resolved
+        FROM listed x
+        LEFT JOIN practitioners p ON p.key = x.prac_key
+        LEFT JOIN organizations o ON o.key = x.org_key
+        LEFT JOIN chosen_service cs ON cs.id = x.id AND cs.loc_key = x.loc_key
+        LEFT JOIN role_networks rn ON rn.id = x.id
+    )
+    SELECT
+        _page, _pos, x.id AS role_id,
+        x.role_key || CASE WHEN x.loc_ref IS NOT NULL THEN '|' || x.loc_key ELSE '' END AS source_key,
+        '{esc}' AS insurer, '{kind}' AS directory_kind,
+        coalesce(prac_npi, role_npi) AS npi,
+        coalesce(clean(hn.text), clean(array_to_string(list_filter(
+                     list_concat(coalesce(hn.prefix, []), coalesce(hn.given, []), [coalesce(family, '')]),
+                     lambda v: coalesce(v, '') <> ''), ' ') || coalesce(', ' || suffix, '')), org_name) AS provider_name,
+        clean(hn.given[1]) AS first_name, clean(array_to_string(hn.given[2:], ' ')) AS middle_name,
+        family AS last_name, suffix AS credentials, org_name AS practice_name,
+        address, city, state, zip,
+        coalesce(phone, loc_phone, svc.phone, prac_phone) AS phone,
+        spec.display AS specialty_display, spec.other AS specialty_other, spec.code AS specialty_code,
+        np_chosen(np_found) AS accepting_code, np_raw(np_found) AS accepting_raw,
+        coalesce(net_names, []::VARCHAR[]) AS networks,
+        coalesce(website, loc_website, org_website, prac_website) AS website,
+        last_updated, location_name, active
+    FROM assembled x
+    """
+
+
+def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mapper,  # type: ignore[no-untyped-def]
+                  mapped_type: str = "VARCHAR") -> None:
+    """TEMP table (value, mapped) of a Python normalizer run once per distinct value (not per row)."""
+    import pyarrow as pa
+
+    con.register(f"{name}_arrow", pa.table({"value": pa.array(values, pa.string()),
+                                            "mapped": [mapper(v) for v in values]}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT value, CAST(mapped AS {mapped_type}) AS mapped "
+                f"FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+
+
+@dataclass
+class SpoolResult:
+    """What the transform of one spooled API crawl produced."""
+
+    listings: int = 0
+    landing_file: str | None = None
+    invalid_npi: list[dict] = field(default_factory=list)
+
+
+def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landing_root: str, run_id: str,
+                     work_dir: str, kind: str = "fhir", memory_limit: str = "384MB") -> SpoolResult:
+    """Listings of spooled Plan-Net pages -> one landing Parquet file; roles with an invalid NPI are returned instead."""
+    from reconcile.normalize.accepting import normalize_accepting
+    from reconcile.normalize.npi import is_valid_npi
+    from reconcile.normalize.specialty import lookup_specialty
+
+    result = SpoolResult()
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET temp_directory = '{work_dir}/spill'")
+        con.execute(f"SET memory_limit = '{memory_limit}'")  # the crawler stays small; DuckDB spills beyond this
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(API_MACROS)
+        register_views(con, files, schema=API_COLUMNS)
+        try:
+            con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind)}")
+        except duckdb.Error:  # a page whose resources do not fit the STRUCTs: read those files loosely
+            register_views(con, files, rejected_files(con, files, API_COLUMNS), schema=API_COLUMNS)
+            con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind)}")
+        con.execute(f"CREATE TEMP TABLE _pages AS SELECT * FROM read_json(?, format='newline_delimited', "
+                    f"columns={_columns_literal(API_PAGES)})", [pages_file])
+        distinct = lambda column, where="true": [r[0] for r in con.execute(
+            f"SELECT DISTINCT {column} FROM _rows WHERE {column} IS NOT NULL AND {where}").fetchall()]
+        _lookup_table(con, "_npi_ok", distinct("npi"), is_valid_npi, "BOOLEAN")
+        _lookup_table(con, "_accepting", distinct("accepting_code"), normalize_accepting)
+        _lookup_table(con, "_specialty", distinct("specialty_code", "specialty_display IS NULL"),
+                      lambda code: (lookup_specialty(code).display if lookup_specialty(code) else None))
+        bad = con.execute(
+            "SELECT DISTINCT ON (r.role_id, r._page, r._pos) p.url, r._pos, r.role_id, r.npi, to_json(pr)::VARCHAR "
+            "FROM _rows r JOIN _npi_ok n ON n.value = r.npi AND NOT n.mapped JOIN _pages p ON p.page = r._page "
+            "LEFT JOIN practitionerrole pr ON pr.id = r.role_id AND pr._page = r._page AND pr._pos = r._pos "
+            "ORDER BY r._page, r._pos").fetchall()
+        result.invalid_npi = [{"file": url, "row": pos, "error": f"PractitionerRole/{rid}: invalid NPI {npi!r}",
+                               "raw_text": raw[:2000] if raw else None} for url, pos, rid, npi, raw in bad]
+        target = f"{landing_root.rstrip('/')}/listings/{slugify(insurer)}/{run_id}.parquet"
+        local_out = f"{work_dir}/listings.parquet"
+        con.execute(f"""COPY (
+            SELECT left(sha1('{insurer.replace("'", "''")}|{kind}|' || r.source_key), 16) AS listing_id, r.source_key,
+                   r.insurer, r.directory_kind, r.npi, r.provider_name, r.first_name, r.middle_name, r.last_name,
+                   r.credentials, r.practice_name, r.address, r.city, r.state, r.zip, r.phone,
+                   coalesce(r.specialty_display, CASE WHEN r.specialty_code IS NOT NULL THEN s.mapped END, r.specialty_other)
+                       AS specialty,
+                   r.specialty_code,
+                   coalesce(a.mapped, 'unknown') AS accepting_status, r.accepting_raw, r.networks, '[]'::JSON AS plans,
+                   r.website, r.last_updated, p.url AS source_url, p.fetched_at, p.sha256 AS payload_sha256,
+                   CASE WHEN r.location_name IS NULL AND r.active IS NULL THEN NULL
+                        WHEN r.active IS NULL THEN json_object('location_name', r.location_name)
+                        WHEN r.location_name IS NULL THEN json_object('active', r.active)
+                        ELSE json_object('location_name', r.location_name, 'active', r.active) END AS raw
+            FROM _rows r JOIN _pages p ON p.page = r._page
+            LEFT JOIN _accepting a ON a.value = r.accepting_code
+            LEFT JOIN _specialty s ON s.value = r.specialty_code
+            WHERE r.npi IS NULL OR r.npi NOT IN (SELECT value FROM _npi_ok WHERE NOT mapped)
+            ORDER BY r._page, r._pos, r.source_key
+        ) TO '{local_out}' (FORMAT parquet)""")
+        result.listings = int(con.execute(f"SELECT count(*) FROM read_parquet('{local_out}')").fetchone()[0])
+    finally:
+        con.close()
+    fs, fs_path = fsspec.core.url_to_fs(target)
+    fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
+    fs.put_file(local_out, fs_path + ".tmp")
+    fs.mv(fs_path + ".tmp", fs_path)
+    result.landing_file = target
+    return result
+
+
+__all__ = ["BulkResult", "BulkSourceError", "SpoolResult", "bulk_to_landing", "listings_sql", "register_views",
+           "rejected_files", "spool_to_landing"]

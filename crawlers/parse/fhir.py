@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
@@ -38,6 +39,9 @@ def ref_key(reference: str | None) -> str | None:
     """Normalize a reference ("Location/1", absolute URL, `_history` version) to `Type/id`; None for `#contained`."""
     if not reference or reference.startswith("#"):
         return None
+    if reference.count("/") == 1 and "?" not in reference:  # the common relative `Type/id`: no splitting needed
+        kind, _, rid = reference.partition("/")
+        return reference if kind[:1].isupper() and rid and rid != "_history" else None
     parts = [p for p in reference.split("?")[0].split("/") if p]
     if "_history" in parts:
         parts = parts[: parts.index("_history")]
@@ -88,15 +92,13 @@ def role_references(role: dict[str, Any]) -> list[str]:
 
 def missing_references(roles: Iterable[dict[str, Any]], known: Callable[[str], bool]) -> dict[str, list[str]]:
     """Ids to fetch per resource type: referenced by the roles but not `known` (included or cached)."""
-    missing: dict[str, list[str]] = {}
+    missing: dict[str, dict[str, None]] = {}  # ordered sets: first mention first
     for role in roles:
         for key in role_references(role):
             if not known(key):
                 kind, rid = key.split("/", 1)
-                ids = missing.setdefault(kind, [])
-                if rid not in ids:
-                    ids.append(rid)
-    return missing
+                missing.setdefault(kind, {})[rid] = None
+    return {kind: list(ids) for kind, ids in missing.items()}
 
 
 def role_listings(role: dict[str, Any], resolve: Resolver, insurer: str, source_url: str,
@@ -218,9 +220,7 @@ def _telecom(resource: dict[str, Any], system: str) -> str | None:
             continue
         if (point.get("period") or {}).get("end") or point.get("use") == "old":
             continue
-        if point.get("use") in (None, "work") and best is None:
-            best = point
-        elif best is None:
+        if point.get("use") in (None, "work") and best is None or best is None:
             best = point
     return clean_text(best["value"]) if best else None
 

@@ -1,28 +1,40 @@
-"""`fhir_directory`: Da Vinci PDex Plan-Net / CMS NDH PractitionerRole search with includes, paging and batch fetches."""
+"""`fhir_directory`: Da Vinci PDex Plan-Net / CMS NDH PractitionerRole search with includes, paging and batch fetches.
+
+The spider fetches (paging, auth, retries, `_id` batches of referenced resources) and spools every page's
+resources as NDJSON per resource type; at close the same DuckDB STRUCT reader as `fhir_bulk` turns the
+spool into the listings landing file (crawlers.bulk.fhir_bulk.spool_to_landing), so no listing is built
+in Python.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Iterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import IO, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import orjson
 import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.python.failure import Failure
 
-from crawlers.landing import utcnow_iso
-from crawlers.parse import sha256_bytes
-from crawlers.parse.fhir import BundleError, Page, missing_references, parse_bundle, role_listings
+from crawlers.bulk.fhir_bulk import API_COLUMNS, spool_to_landing
+from crawlers.bulk.sources import BulkFile
+from crawlers.landing import utcnow_iso, write_records
+from crawlers.parse import quarantine_record, sha256_bytes
+from crawlers.parse.fhir import BundleError, Page, missing_references, parse_bundle
+from crawlers.pipelines import add_published_items
 from crawlers.spiders import DirectorySpider
-from reconcile.normalize.npi import is_valid_npi
 
 INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "PractitionerRole:organization",
             "PractitionerRole:service")
 BATCH_IDS = 50  # ids per `_id=a,b,c` request (keeps URLs well under common 8 KB limits)
-CACHE_SIZE = 20_000  # referenced resources kept for later pages (bounded: ~2 KB each as Python dicts)
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 FHIR_ACCEPT = "application/fhir+json, application/json;q=0.9"
 
@@ -46,15 +58,52 @@ def same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
-@dataclass
-class PendingPage:
-    """A Bundle page waiting for batch fetches of referenced resources before its listings are emitted."""
+class ResourceSpool:
+    """Per-resource-type NDJSON files of a crawl's resources (each referenced resource once) and a pages file."""
 
-    page: Page
-    url: str
-    fetched_at: str
-    sha256: str
-    outstanding: int
+    def __init__(self, parent: str | None = None) -> None:
+        """Create nothing yet: the temporary folder (under `parent`, default the system's) appears on the first write."""
+        self.parent = parent
+        self.folder: str | None = None
+        self.handles: dict[str, IO[bytes]] = {}
+        self.seen: set[str] = set()
+        self.pages = 0
+
+    def _write(self, kind: str, resource: dict[str, Any]) -> None:
+        """Append one resource line to its type's file."""
+        handle = self.handles.get(kind)
+        if handle is None:
+            self.folder = self.folder or tempfile.mkdtemp(prefix="gc-fhir-spool-", dir=self.parent)
+            handle = self.handles[kind] = open(os.path.join(self.folder, f"{kind}.ndjson"), "wb")  # noqa: SIM115
+        handle.write(orjson.dumps(resource) + b"\n")
+
+    def add(self, key: str, resource: dict[str, Any]) -> None:
+        """Spool a referenced resource once (the first copy seen wins), and the role-contained ones it carries."""
+        kind = resource["resourceType"]
+        if key in self.seen or kind not in API_COLUMNS:
+            return
+        self.seen.add(key)
+        self._write(kind, resource)
+
+    def add_page(self, page: Page, url: str, fetched_at: str, sha256: str) -> None:
+        """Spool a search page: its roles (tagged with page and position) and every resource it included."""
+        self.pages += 1
+        self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+        for key, resource in page.resources.items():
+            if resource["resourceType"] != "PractitionerRole":
+                self.add(key, resource)
+        for position, role in enumerate(page.roles):
+            self._write("PractitionerRole", {**role, "_page": self.pages, "_pos": position})
+            for inner in role.get("contained") or []:  # `#id` references resolve to `<role id>#<id>`
+                if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
+                    local = {**inner, "id": f"{role.get('id')}#{inner['id']}"}
+                    self.add(f"{inner['resourceType']}/{local['id']}", local)
+
+    def close(self) -> list[BulkFile]:
+        """Close the files; the resource files for the transform."""
+        for handle in self.handles.values():
+            handle.close()
+        return [BulkFile(kind, handle.name, handle.name) for kind, handle in self.handles.items() if kind != "_pages"]
 
 
 class FhirDirectorySpider(DirectorySpider):
@@ -64,9 +113,10 @@ class FhirDirectorySpider(DirectorySpider):
     directory_kind = "fhir"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Set up paging state and the resource cache."""
+        """Set up paging state, the spool and the set of references already requested."""
         super().__init__(*args, **kwargs)
-        self.cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.spool = ResourceSpool()
+        self.requested: set[str] = set()
         self.seen_pages: set[str] = set()
         self.token: str | None = None
         self.base = api_base(self.directory.url) if self.directory else ""
@@ -88,6 +138,10 @@ class FhirDirectorySpider(DirectorySpider):
         """First search request, unless the config or the token is missing."""
         if self.failure or self.directory is None:
             return
+        # Every decoded page allocates tens of thousands of containers, and each full collection then walked the
+        # whole start-up heap (Scrapy, DuckDB, pyarrow): ~50 ms per page. Start-up objects live until the child
+        # process exits anyway, so move them out of the collector's reach.
+        gc.freeze()
         env = self.directory.token_env
         if env:
             self.token = os.environ.get(env, "").strip() or None
@@ -113,7 +167,11 @@ class FhirDirectorySpider(DirectorySpider):
     def _load(self, response: Response) -> tuple[Page | None, dict[str, Any] | None]:
         """Parse a response body as a Bundle: (page, None), or (None, quarantine item)."""
         try:
-            data = json.loads(response.body)
+            data = orjson.loads(response.body)
+        except ValueError:
+            data = None  # orjson refuses a few things json accepts (e.g. integers beyond 64 bits): let json decide
+        try:
+            data = json.loads(response.body) if data is None else data
         except (ValueError, UnicodeDecodeError) as exc:
             return None, self.quarantine(response.url, f"malformed JSON: {exc}", raw=response.body)
         try:
@@ -121,8 +179,41 @@ class FhirDirectorySpider(DirectorySpider):
         except BundleError as exc:
             return None, self.quarantine(response.url, str(exc), raw=response.body)
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
-        """One search page: follow `next`, fetch missing references in batches, emit listings."""
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """Search pages from this one on: each page's outputs, then its `next` page fetched right here.
+
+        Paging is sequential (opaque `next` cursors), and Scrapy waits 0.1 s before every callback; fetching the
+        next page through `engine.download_async` (downloader middlewares only: retries, Retry-After, SSRF guard,
+        robots) skips that hop, which otherwise costs 50 s per 500 pages.
+        """
+        current: Response | None = response
+        while current is not None:
+            follow = None
+            for output in self._page_outputs(current):
+                if isinstance(output, scrapy.Request) and output.callback == self.parse_page:
+                    follow = output
+                else:
+                    yield output
+            if follow is None:
+                return
+            try:
+                current = await self._download(follow)
+            except Exception as exc:  # noqa: BLE001 - network error, timeout or refusal after the middlewares' retries
+                failure = Failure(exc)
+                failure.request = follow  # type: ignore[attr-defined]
+                for output in self.on_error(failure):
+                    yield output
+                return
+
+    async def _download(self, request: scrapy.Request) -> Response:
+        """Fetch one request through the downloader middlewares only (Scrapy 2.14 API, 2.13 fallback)."""
+        engine = self.crawler.engine
+        if hasattr(engine, "download_async"):
+            return await engine.download_async(request)
+        return await maybe_deferred_to_future(engine.download(request))
+
+    def _page_outputs(self, response: Response) -> Iterator[Any]:
+        """One search page: its `next` request, quarantine items and `_id` batch requests; the page is spooled."""
         problem = self._status_problem(response)
         if problem and response.status == 400 and response.meta.get("first_page") and not response.meta.get("fallback"):
             # Some servers reject `_include=PractitionerRole:service` (or any unknown include): retry with the
@@ -152,74 +243,61 @@ class FhirDirectorySpider(DirectorySpider):
             if next_url not in self.seen_pages and (max_pages is None or len(self.seen_pages) < max_pages):
                 self.seen_pages.add(next_url)
                 yield self._request(next_url, self.parse_page)
-        for res in page.resources.values():
-            if res.get("resourceType") != "PractitionerRole":
-                self._remember(f"{res['resourceType']}/{res['id']}", res)
-        missing = missing_references(page.roles, lambda key: key in page.resources or key in self.cache)
-        pending = PendingPage(page, response.url, utcnow_iso(), sha256_bytes(response.body), 0)
+        self.spool.add_page(page, response.url, utcnow_iso(), sha256_bytes(response.body))
+        missing = missing_references(page.roles, lambda key: key in self.spool.seen or key in self.requested)
         batches = [(kind, ids[i:i + BATCH_IDS]) for kind, ids in missing.items() for i in range(0, len(ids), BATCH_IDS)]
-        if not batches:
-            yield from self._emit(pending)
-            return
-        pending.outstanding = len(batches)
         for kind, ids in batches:
+            self.requested.update(f"{kind}/{i}" for i in ids)  # requested once, even when later pages cite them too
             url = f"{self.base}/{kind}?{urlencode({'_id': ','.join(ids), '_count': str(len(ids))})}"
-            yield self._request(url, self.parse_batch, pending=pending, dont_filter=True)
+            yield self._request(url, self.parse_batch, batch=True, dont_filter=True)
 
     def parse_batch(self, response: Response) -> Iterator[Any]:
-        """A batch of referenced resources (`Type?_id=a,b`): cache them; emit the page when all batches are in."""
-        pending: PendingPage = response.meta["pending"]
+        """A batch of referenced resources (`Type?_id=a,b`): spool them for the transform at close."""
         problem = self._status_problem(response)
         if problem:
             if response.status in (401, 403):
                 self.fail(problem)
                 raise CloseSpider("failed")
             yield self.quarantine(response.url, f"referenced resources not fetched: {problem}", raw=response.body)
-        else:
-            page, bad = self._load(response)
-            if page is None:
-                yield bad
-            else:
-                for key, res in page.resources.items():
-                    self._remember(key, res)
-        yield from self._batch_done(pending)
+            return
+        page, bad = self._load(response)
+        if page is None:
+            yield bad
+            return
+        for key, res in page.resources.items():
+            self.spool.add(key, res)
 
-    def _batch_done(self, pending: PendingPage) -> Iterator[Any]:
-        """Count one finished batch; emit the page's listings after the last one."""
-        pending.outstanding -= 1
-        if pending.outstanding <= 0:
-            yield from self._emit(pending)
+    def closed(self, reason: str) -> None:
+        """Turn the spooled pages into the listings landing file (one DuckDB pass), then drop the spool."""
+        try:
+            files = self.spool.close()
+            if self.spool.pages and self.landing_root:
+                self._publish(files)
+        except Exception as exc:  # noqa: BLE001 - one clear line for the run's sources record, never a traceback
+            self.fail(f"{self.base}: building listings failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        finally:
+            if self.spool.folder:
+                shutil.rmtree(self.spool.folder, ignore_errors=True)
 
-    def _remember(self, key: str, resource: dict[str, Any]) -> None:
-        """Keep a referenced resource in the bounded LRU cache."""
-        self.cache[key] = resource
-        self.cache.move_to_end(key)
-        if len(self.cache) > CACHE_SIZE:
-            self.cache.popitem(last=False)
-
-    def _emit(self, pending: PendingPage) -> Iterator[Any]:
-        """Listings of every role of a page (invalid NPIs go to quarantine with the URL)."""
-        page = pending.page
-        resolve = lambda key: page.resources.get(key) or self.cache.get(key)  # noqa: E731
-        good: list[dict[str, Any]] = []
-        for position, role in enumerate(page.roles):
-            for record in role_listings(role, resolve, self.directory.insurer, pending.url, pending.fetched_at,
-                                        pending.sha256):
-                if record["npi"] and not is_valid_npi(record["npi"]):
-                    yield self.quarantine(pending.url, f"PractitionerRole/{role.get('id')}: invalid NPI "
-                                          f"{record['npi']!r}", row=position, raw=json.dumps(role)[:2000])
-                    break
-                good.append(record)
-        if good:
-            yield self.listings(good)
+    def _publish(self, files: list[BulkFile]) -> None:
+        """Write listings (Parquet) and invalid-NPI quarantine records; count the listings in the run's record."""
+        folder = str(self.spool.folder)
+        result = spool_to_landing(files, os.path.join(folder, "_pages.ndjson"), self.source_name, self.landing_root,
+                                  self.run_id, folder)
+        self.landing_files.append(result.landing_file)
+        if result.invalid_npi:
+            records = [quarantine_record(self.source_name, q["file"], q["error"], q["row"], q["raw_text"])
+                       for q in result.invalid_npi]
+            self.landing_files.append(write_records(self.landing_root, "quarantine", self.source_name, self.run_id,
+                                                    records, part="invalid-npi"))
+        add_published_items(self.crawler, result.listings)
 
     def on_error(self, failure: Any) -> Iterator[Any]:
         """A request that failed after retries (network error, SSRF/robots refusal)."""
         request = failure.request
         reason = self.failure_reason(failure)
-        if "pending" in request.meta:
+        if request.meta.get("batch"):
             yield self.quarantine(request.url, f"referenced resources not fetched: {reason}")
-            yield from self._batch_done(request.meta["pending"])
             return
         self.fail(reason if request.meta.get("first_page") else f"paging stopped: {reason}")
         yield self.quarantine(request.url, reason)
