@@ -102,3 +102,20 @@ def write_records(root: str, kind: str, source: str, run_id: str, records: list[
         for record in records:
             writer.write(record)
     return writer.path
+
+
+def publish_file(local_path: str, root: str, kind: str, source: str, run_id: str, part: str = "",
+                 suffix: str = ".parquet") -> str:
+    """Copy a finished local file (e.g. Parquet from DuckDB) to `<root>/<kind>/<slug>/<run_id>[__part]<suffix>`.
+
+    Written as `.tmp` and renamed like LandingWriter's files, so the loader never sees half a file.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown landing kind {kind!r}")
+    name = f"{run_id}__{slugify(part)}" if part else run_id
+    path = f"{root.rstrip('/')}/{kind}/{slugify(source)}/{name}{suffix}"
+    fs, fs_path = fsspec.core.url_to_fs(path)
+    fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
+    fs.put_file(local_path, fs_path + ".tmp")
+    fs.mv(fs_path + ".tmp", fs_path)
+    return path

@@ -25,9 +25,27 @@ def write_config(tmp_path: Path, url: str) -> Path:
 
 
 def read_landing(tmp_path: Path, kind: str) -> list[dict[str, Any]]:
-    """Every record of one landing kind."""
+    """Every record of one landing kind (JSON Lines and Parquet files, JSON columns decoded)."""
     files = sorted((tmp_path / "landing" / kind).rglob("*.jsonl"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    for path in sorted((tmp_path / "landing" / kind).rglob("*.parquet")):
+        records.extend(parquet_records(path))
+    return records
+
+
+def parquet_records(path: Path) -> list[dict[str, Any]]:
+    """Rows of a landing Parquet file as dicts, its JSON columns (plans, raw) decoded."""
+    import duckdb
+
+    con = duckdb.connect()
+    cursor = con.execute("SELECT * FROM read_parquet(?)", [str(path)])
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    for row in rows:
+        for key in ("plans", "raw"):
+            if isinstance(row.get(key), str):
+                row[key] = json.loads(row[key])
+    return rows
 
 
 def crawl(config: Path):  # type: ignore[no-untyped-def]
@@ -137,3 +155,46 @@ def test_cli_crawl_directories_one_failing(tmp_path: Path, monkeypatch: Any) -> 
         assert (tmp_path / "landing" / "sources" / "prairie-health" / "r7.jsonl").exists()
         only_failing = CliRunner().invoke(app, ["crawl", "directories", "-c", str(config), "--insurer", "locked fhir"])
         assert only_failing.exit_code == 1
+
+
+def test_sql_path_lands_parquet_that_the_loader_takes(tmp_path: Path) -> None:
+    """The SQL path writes the listings as landing Parquet; the warehouse loader reads it with plans and raw intact."""
+    from warehouse.db import connect
+    from warehouse.load import load_landing
+
+    with serve(qhp_routes((FIXTURES / "qhp_providers.json").read_bytes())) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "ok", result.reason
+    parquet = sorted((tmp_path / "landing" / "listings").rglob("*.parquet"))
+    assert [p.name for p in parquet] == ["run1__providers-1.parquet", "run1__providers-2.parquet"]
+    assert all(str(p) in result.landing_files for p in parquet)
+    con = connect(str(tmp_path / "w.duckdb"))
+    summary = load_landing(con, str(tmp_path / "landing"))
+    assert not summary.errors
+    rows = con.execute("SELECT npi, address, networks, plans FROM listings ORDER BY npi, address").fetchall()
+    assert len(rows) == 6
+    jane = [r for r in rows if r[0] == "1234567893"]
+    assert [r[1] for r in jane] == ["1 Hospital Plaza", "123 Main Street Suite 4", "77 River Rd"]
+    assert list(jane[0][2]) == ["12345IL0010001", "12345IL0020002"]
+    assert json.loads(jane[0][3])[0]["years"] == [2025, 2026]
+
+
+def test_download_breaking_midway_keeps_entries_before_the_break(tmp_path: Path) -> None:
+    """The server hangs up mid-body: entries that arrived land, the source fails naming the broken download."""
+    text = (FIXTURES / "qhp_providers.json").read_bytes()
+    cut = text.index(b'"npi": "1003000126"')
+
+    def broken() -> Any:
+        """Send the first part of the file, then drop the connection."""
+        yield text[:cut]
+        raise ConnectionResetError("server went away")
+
+    routes = qhp_routes(text)
+    routes["/cms/data/providers.json"] = lambda request: Reply(200, headers={"Content-Type": "application/json"},
+                                                               stream=broken())
+    with serve(routes) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "failed" and "download broke after entry" in result.reason, result.reason
+    npis = {r["npi"] for r in read_landing(tmp_path, "listings")}
+    assert {"1234567893", "1245319599"} <= npis and "1003000126" not in npis
+    assert any("download broke" in q["error"] for q in read_landing(tmp_path, "quarantine"))

@@ -43,15 +43,20 @@ def _name(entry: dict[str, Any]) -> dict[str, str | None]:
     return {"display": clean_text(entry.get("facility_name"))}
 
 
+def _iterable(value: Any) -> Any:
+    """What `value or []` iterates (lists, strings, objects' keys); [] for numbers and booleans, which do not iterate."""
+    return value if isinstance(value, (list, str, dict)) and value else []
+
+
 def _plans(entry: dict[str, Any]) -> list[dict[str, Any]]:
     """Plans with network tier and years, as published."""
     plans = []
-    for plan in entry.get("plans") or []:
+    for plan in _iterable(entry.get("plans")):
         if isinstance(plan, dict) and plan.get("plan_id"):
             plans.append({
                 "plan_id": clean_text(plan.get("plan_id")), "plan_id_type": clean_text(plan.get("plan_id_type")),
                 "network_tier": clean_text(plan.get("network_tier")),
-                "years": [y for y in plan.get("years") or [] if isinstance(y, (int, str))],
+                "years": [y for y in _iterable(plan.get("years")) if isinstance(y, (int, str))],
             })
     return plans
 
@@ -76,7 +81,7 @@ def provider_listings(entry: Any, insurer: str, source_url: str, fetched_at: str
     name = _name(entry)
     if not name.get("display"):
         raise EntryError("entry has neither name nor facility_name")
-    addresses = [a for a in entry.get("addresses") or [] if isinstance(a, dict)] or [{}]
+    addresses = [a for a in _iterable(entry.get("addresses")) if isinstance(a, dict)] or [{}]
     specialties = _strings(entry.get("specialty"))
     plans = _plans(entry)
     accepting_raw = clean_text(entry.get("accepting"))

@@ -1,14 +1,28 @@
-"""`qhp_directory`: CMS QHP index.json -> providers.json, streamed with ijson (files reach gigabytes)."""
+"""`qhp_directory`: CMS QHP index.json -> providers.json (files reach gigabytes).
+
+Each providers file is streamed to a spool file on disk (SSRF guard on every
+redirect, timeouts, bounded memory), then turned into a listings landing Parquet
+file by one DuckDB statement (`crawlers.bulk.qhp_sql`). Entries the SQL path
+does not take (odd types, bad NPIs, non-objects) go through the Python parser
+(`crawlers.parse.qhp`), which lists or quarantines them. A file DuckDB cannot
+read (malformed or cut-off JSON) is parsed entry by entry with ijson instead, so
+the entries before the break still land.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
+import logging
+import shutil
+import tempfile
 import threading
-from typing import Any, AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, ClassVar, Iterator
 from urllib.parse import urljoin
 
+import duckdb
 import httpx
 import ijson
 import scrapy
@@ -16,22 +30,35 @@ from scrapy import signals
 from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
-from crawlers.landing import utcnow_iso
+from crawlers.bulk import qhp_sql
+from crawlers.landing import publish_file, utcnow_iso
 from crawlers.parse.qhp import EntryError, index_urls, provider_listings
+from crawlers.pipelines import LandingPipeline
 from crawlers.safety import BlockedTarget, check_url
 from crawlers.spiders import DirectorySpider
 
-BATCH = 500  # entries handed from the streaming thread to the spider at a time
+logger = logging.getLogger(__name__)
+BATCH = 500  # entries handed from the parsing thread to the spider at a time (Python path)
 QUEUE_BATCHES = 8  # at most this many batches in flight: memory stays flat whatever the file size
 READ_CHUNK = 1 << 20
+DUCKDB_MEMORY = "200MB"  # DuckDB's cap in the crawler process (it spills to the spool folder beyond it)
 
 
 class StreamError(Exception):
-    """A providers file that could not be streamed to the end (reason in the message)."""
+    """A providers file that could not be read to the end (reason in the message)."""
+
+
+@dataclass
+class Spool:
+    """A providers file downloaded to disk: its path, the final URL, and why the download broke (if it did)."""
+
+    path: str
+    url: str
+    error: str | None = None
 
 
 class _ChunkReader:
-    """A minimal file-like `read(n)` over an iterator of byte chunks (what ijson consumes); short reads allowed."""
+    """A minimal file-like `read(n)` over an iterator of byte chunks (what GzipFile consumes); short reads allowed."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         """Wrap the chunk iterator."""
@@ -52,11 +79,13 @@ class _ChunkReader:
         return data
 
 
-def stream_entries(url: str, headers: dict[str, str], timeout: float, allow_private: bool, max_redirects: int,
-                   deliver: Callable[[list[tuple[int, Any]]], bool]) -> int:
-    """Stream a providers.json array entry by entry (gzip too) and deliver batches; return the entry count.
+def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_private: bool, max_redirects: int,
+                    dest: str, stop: threading.Event | None = None) -> Spool:
+    """Download a providers file to `dest` (gunzipped when the URL ends in .gz); never holds the body in memory.
 
-    Every redirect target passes the SSRF guard. `deliver` returns False to stop early.
+    Every redirect target passes the SSRF guard. Raises StreamError when nothing usable arrived (refused
+    target, HTTP error, too many redirects); a download that breaks midway returns the partial file
+    with `error` set, so the entries before the break can still be read.
     """
     current = url
     with httpx.Client(timeout=httpx.Timeout(timeout, read=timeout), follow_redirects=False) as client:
@@ -71,28 +100,73 @@ def stream_entries(url: str, headers: dict[str, str], timeout: float, allow_priv
                     continue
                 if response.status_code != 200:
                     raise StreamError(f"{current}: HTTP {response.status_code}")
-                reader: Any = _ChunkReader(response.iter_bytes(READ_CHUNK))
-                if current.split("?")[0].endswith(".gz"):
-                    reader = gzip.GzipFile(fileobj=reader)
-                count, batch = 0, []
-                try:
-                    for entry in ijson.items(reader, "item", use_float=True):
-                        batch.append((count, entry))
-                        count += 1
-                        if len(batch) >= BATCH:
-                            if not deliver(batch):
-                                return count
-                            batch = []
-                except ijson.JSONError as exc:
-                    deliver(batch)
-                    raise StreamError(f"{current}: malformed JSON after entry {count}: {exc}") from None
-                except (httpx.HTTPError, OSError, EOFError) as exc:
-                    deliver(batch)
-                    raise StreamError(f"{current}: download broke after entry {count}: {exc}") from None
-                if batch:
-                    deliver(batch)
-                return count
+                spool = Spool(dest, current)
+                with open(dest, "wb") as out:
+                    try:
+                        chunks = response.iter_bytes()  # as received: a break loses nothing already read
+                        if current.split("?")[0].endswith(".gz"):
+                            with gzip.GzipFile(fileobj=_ChunkReader(chunks)) as body:  # type: ignore[arg-type]
+                                while data := body.read(READ_CHUNK):
+                                    out.write(data)
+                                    if stop is not None and stop.is_set():
+                                        raise StreamError("crawl stopped")
+                        else:
+                            for data in chunks:
+                                out.write(data)
+                                if stop is not None and stop.is_set():
+                                    raise StreamError("crawl stopped")
+                    except (httpx.HTTPError, OSError, EOFError) as exc:
+                        spool.error = f"{type(exc).__name__}: {exc}"
+                return spool
     raise StreamError(f"{url}: more than {max_redirects} redirects")
+
+
+def parse_spooled(path: str, url: str, deliver: Callable[[list[tuple[int, Any]]], bool]) -> int:
+    """Python path: stream a spooled providers array entry by entry and deliver batches; return the entry count.
+
+    Raises StreamError naming the entry after which the JSON broke. `deliver` returns False to stop early.
+    """
+    count, batch = 0, []
+    with open(path, "rb") as fh:
+        try:
+            for entry in ijson.items(fh, "item", use_float=True):
+                batch.append((count, entry))
+                count += 1
+                if len(batch) >= BATCH:
+                    if not deliver(batch):
+                        return count
+                    batch = []
+        except ijson.JSONError as exc:
+            deliver(batch)
+            raise StreamError(f"{url}: malformed JSON after entry {count}: {exc}") from None
+    if batch:
+        deliver(batch)
+    return count
+
+
+def convert_spooled(path: str, work_dir: str, insurer: str, url: str, fetched_at: str) -> qhp_sql.SqlConversion | None:
+    """SQL path over a spooled file; None when DuckDB cannot read it (the Python path then decides)."""
+    con = qhp_sql.connect(work_dir, memory_limit=DUCKDB_MEMORY)
+    try:
+        return qhp_sql.convert_providers(con, path, f"{work_dir}/out", insurer, url, fetched_at)
+    except duckdb.Error as exc:
+        logger.warning("%s: DuckDB cannot read the file (%s); parsing it entry by entry", url,
+                       (str(exc).splitlines() or [type(exc).__name__])[0])
+        return None
+    finally:
+        con.close()
+
+
+class QhpLandingPipeline(LandingPipeline):
+    """LandingPipeline that also accepts an item naming a landing file already written (`_landing_file`, `_count`)."""
+
+    def process_item(self, item: Any) -> Any:
+        """Count and record a published file; anything else is written as usual."""
+        if isinstance(item, dict) and "_landing_file" in item:
+            self.items += int(item.get("_count", 0))
+            self.crawler.spider.landing_files.append(item["_landing_file"])
+            return item
+        return super().process_item(item)
 
 
 class QhpDirectorySpider(DirectorySpider):
@@ -100,12 +174,15 @@ class QhpDirectorySpider(DirectorySpider):
 
     name = "qhp_directory"
     directory_kind = "qhp"
+    custom_settings: ClassVar[dict[str, Any]] = {"ITEM_PIPELINES": {"crawlers.spiders.qhp.QhpLandingPipeline": 300}}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "QhpDirectorySpider":
         """Create the spider and stop providers downloads after their headers (the body is streamed apart)."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
+        spider.sql_lock = asyncio.Lock()  # one DuckDB conversion at a time: memory stays capped
+        spider.files_done = 0
         return spider
 
     def headers_received(self, headers: Any, body_length: Any, request: Any, spider: Any = None) -> None:
@@ -150,25 +227,77 @@ class QhpDirectorySpider(DirectorySpider):
             yield self._stream_request(url)
 
     def _stream_request(self, url: str) -> scrapy.Request:
-        """A header-only request for a providers file (the body is then streamed by `parse_providers`)."""
+        """A header-only request for a providers file (the body is then fetched by `parse_providers`)."""
         return scrapy.Request(url, callback=self.parse_providers, errback=self.on_error, dont_filter=True,
                               meta={"handle_httpstatus_all": True, "ghostcheck_stream": True})
 
     async def parse_providers(self, response: Response) -> AsyncIterator[Any]:
-        """Stream one providers.json in a worker thread; yield listings and quarantine records as batches arrive."""
+        """Spool one providers file to disk, convert it with DuckDB, and hand odd entries to the Python parser."""
         if response.status != 200:
             self.fail(f"{response.url}: HTTP {response.status}")
             yield self.quarantine(response.url, f"HTTP {response.status}")
             return
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_BATCHES)
-        stop = threading.Event()
-        done = object()
         crawl = self.config.crawl
         headers = {"User-Agent": crawl.user_agent, "Accept": "application/json"}
+        work = tempfile.mkdtemp(prefix="gc-qhp-")
+        stop = threading.Event()
+        self.pages += 1
+        try:
+            try:
+                spool = await asyncio.to_thread(spool_providers, response.url, headers, crawl.timeout_seconds,
+                                                crawl.allow_private_networks, crawl.max_redirects,
+                                                f"{work}/providers.json", stop)
+            except StreamError as exc:
+                self.fail(f"providers file incomplete: {exc}")
+                yield self.quarantine(response.url, str(exc))
+                return
+            fetched_at = utcnow_iso()
+            converted = None
+            if spool.error is None:
+                async with self.sql_lock:
+                    converted = await asyncio.to_thread(convert_spooled, spool.path, work, self.directory.insurer,
+                                                        response.url, fetched_at)
+            if converted is not None:
+                self.files_done += 1
+                if converted.parquet:
+                    path = publish_file(converted.parquet, self.landing_root, "listings", self.source_name,
+                                        self.run_id, part=f"providers-{self.files_done}")
+                    yield {"_kind": "listings", "_source": self.source_name, "_landing_file": path,
+                           "_count": converted.listings}
+                for item in self._parsed(qhp_sql.misfit_entries(converted.misfit_files), response.url, fetched_at):
+                    yield item
+                return
+            async for item in self._python_path(spool, response.url, fetched_at, stop):
+                yield item
+        finally:
+            stop.set()
+            shutil.rmtree(work, ignore_errors=True)
 
-        def deliver(batch: list[tuple[int, Any]]) -> bool:
+    def _parsed(self, entries: Iterator[tuple[int, Any]], url: str, fetched_at: str) -> Iterator[Any]:
+        """Listings (in batch items of BATCH entries) and quarantine items of entries parsed in Python."""
+        good: list[dict[str, Any]] = []
+        for seen, (index, entry) in enumerate(entries, start=1):
+            try:
+                good.extend(provider_listings(entry, self.directory.insurer, url, fetched_at, index))
+            except EntryError as exc:
+                yield self.quarantine(url, f"entry {index}: {exc}", row=index,
+                                      raw=json.dumps(entry, ensure_ascii=False)[:2000])
+            if good and seen % BATCH == 0:
+                yield self.listings(good)
+                good = []
+        if good:
+            yield self.listings(good)
+
+    async def _python_path(self, spool: Spool, url: str, fetched_at: str, stop: threading.Event) -> AsyncIterator[Any]:
+        """Parse a spooled file DuckDB could not read entry by entry in a worker thread (bounded queue)."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_BATCHES)
+        done = object()
+        counted: list[int] = []
+
+        def deliver(batch: list[Any]) -> bool:
             """Hand a batch to the event loop, waiting while the queue is full (backpressure)."""
+            counted.append(sum(1 for item in batch if isinstance(item, tuple)))
             while not stop.is_set():
                 future = asyncio.run_coroutine_threadsafe(queue.put(batch), loop)
                 try:
@@ -179,42 +308,28 @@ class QhpDirectorySpider(DirectorySpider):
             return False
 
         def work() -> None:
-            """Thread body: stream, then signal the end (or the error)."""
+            """Thread body: parse, then signal the end (or the error)."""
             outcome: Any = done
             try:
-                stream_entries(response.url, headers, crawl.timeout_seconds, crawl.allow_private_networks,
-                               crawl.max_redirects, deliver)
+                parse_spooled(spool.path, url, deliver)
             except StreamError as exc:
                 outcome = exc
             except Exception as exc:  # noqa: BLE001 - any thread failure becomes this file's failure reason
-                outcome = StreamError(f"{response.url}: {type(exc).__name__}: {exc}")
-            deliver([outcome])  # type: ignore[list-item]
+                outcome = StreamError(f"{url}: {type(exc).__name__}: {exc}")
+            if spool.error is not None:  # the download broke: that, not the cut-off JSON, is the reason
+                outcome = StreamError(f"{spool.url}: download broke after entry {sum(counted)}: {spool.error}")
+            deliver([outcome])
 
-        thread = threading.Thread(target=work, name="qhp-stream", daemon=True)
-        thread.start()
-        fetched_at = utcnow_iso()
-        self.pages += 1
-        try:
-            while True:
-                batch = await queue.get()
-                if batch and (batch[0] is done or isinstance(batch[0], StreamError)):
-                    if isinstance(batch[0], StreamError):
-                        self.fail(f"providers file incomplete: {batch[0]}")
-                        yield self.quarantine(response.url, str(batch[0]))
-                    break
-                good: list[dict[str, Any]] = []
-                for index, entry in batch:
-                    try:
-                        records = provider_listings(entry, self.directory.insurer, response.url, fetched_at, index)
-                    except EntryError as exc:
-                        yield self.quarantine(response.url, f"entry {index}: {exc}", row=index,
-                                              raw=json.dumps(entry, ensure_ascii=False)[:2000])
-                        continue
-                    good.extend(records)
-                if good:
-                    yield self.listings(good)
-        finally:
-            stop.set()
+        threading.Thread(target=work, name="qhp-parse", daemon=True).start()
+        while True:
+            batch = await queue.get()
+            if batch and (batch[0] is done or isinstance(batch[0], StreamError)):
+                if isinstance(batch[0], StreamError):
+                    self.fail(f"providers file incomplete: {batch[0]}")
+                    yield self.quarantine(url, str(batch[0]))
+                break
+            for item in self._parsed(iter(batch), url, fetched_at):
+                yield item
 
     def on_error(self, failure: Any) -> Iterator[Any]:
         """A request that failed after retries (network error, SSRF/robots refusal)."""
