@@ -112,6 +112,25 @@ def qhp_entry(i: int) -> str:
     }, separators=(",", ":"))
 
 
+QHP_TEMPLATE = (
+    '{"npi":"%(npi)s","type":"INDIVIDUAL","name":{"prefix":"Dr.","first":"Given","middle":"M","last":"Family%(i)d",'
+    '"suffix":"MD"},"addresses":[{"address":"%(a1)d Main St","address_2":"Suite %(s)d","city":"Springfield",'
+    '"state":"IL","zip":"%(zip)d","phone":"217555%(ph)04d"},{"address":"%(a2)d Oak Ave","city":"Peoria","state":"IL",'
+    '"zip":"61602","phone":"3095550100"}],"specialty":["Family Medicine","Sports Medicine"],"accepting":"%(acc)s",'
+    '"plans":[{"plan_id_type":"HIOS-PLAN-ID","plan_id":"12345IL0000000","network_tier":"PREFERRED","years":[2025,2026]},'
+    '{"plan_id_type":"HIOS-PLAN-ID","plan_id":"12345IL0010001","network_tier":"PREFERRED","years":[2025,2026]},'
+    '{"plan_id_type":"HIOS-PLAN-ID","plan_id":"12345IL0020002","network_tier":"PREFERRED","years":[2025,2026]}],'
+    '"languages":["English","Spanish"],"gender":"%(gender)s","last_updated_on":"2026-08-15"}'
+)
+
+
+def qhp_entry_fast(i: int) -> str:
+    """`qhp_entry(i)` by string template (the same JSON text, several times faster) to generate GB-size files."""
+    return QHP_TEMPLATE % {"npi": npi(i), "i": i, "a1": i % 9999, "s": i % 40, "zip": 62000 + i % 999,
+                           "ph": i % 10000, "a2": i % 777, "acc": ("accepting", "not accepting")[i % 2],
+                           "gender": ("Female", "Male")[i % 2]}
+
+
 def generate_qhp(megabytes: int) -> tuple[Path, int]:
     """Write providers.json of at least `megabytes` MiB (reused when present); return path and entry count."""
     path = OUT / f"qhp-{megabytes}mb" / "providers.json"
@@ -120,14 +139,15 @@ def generate_qhp(megabytes: int) -> tuple[Path, int]:
         return path, int(meta.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
     target, written, count = megabytes * 1024 * 1024, 0, 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path.with_suffix(".tmp"), "w", encoding="utf-8") as fh:
         fh.write("[\n")
         while written < target:
-            chunk = ",\n".join(qhp_entry(i) for i in range(count, count + 1000))
+            chunk = ",\n".join(map(qhp_entry_fast, range(count, count + 10_000)))
             fh.write(("" if count == 0 else ",\n") + chunk)
             written += len(chunk) + 2
-            count += 1000
+            count += 10_000
         fh.write("\n]\n")
+    path.with_suffix(".tmp").rename(path)
     (path.parent / "index.json").write_text(json.dumps({"provider_urls": ["providers.json"], "plan_urls": []}))
     meta.write_text(str(count))
     return path, count
@@ -256,12 +276,61 @@ def bench_qhp(megabytes: int) -> dict[str, Any]:
         return Reply(404, "")
 
     with serve(handler) as server:
-        run = crawl_and_load(path.parent, "qhp_directory", "Bench QHP", "qhp", server.url("/qhp/index.json"))
+        run = qhp_crawl_and_load(path.parent, server.url("/qhp/index.json"))
     plain, plain_cpu, count = plain_duckdb(
         "SELECT count(*) FROM (SELECT unnest(addresses) FROM read_json(?, format='array', maximum_object_size=16777216))",
         [str(path)])
-    return {"name": f"QHP providers.json {path.stat().st_size / 2**20:,.0f} MiB ({entries:,} providers)", "plain": plain,
-            "plain_cpu": plain_cpu, "plain_rows": count, **run}
+    return {"name": f"QHP providers.json {path.stat().st_size / 2**20:,.0f} MiB ({entries:,} providers; peak RSS "
+                    f"crawler {run['crawl_rss'] / 2**20:.0f} MB, loader {run['load_rss'] / 2**20:.0f} MB)",
+            "plain": plain, "plain_cpu": plain_cpu, "plain_rows": count, **run}
+
+
+LOAD_CHILD = """
+import sys, time
+from warehouse.db import connect
+from warehouse.load import load_landing
+con = connect(sys.argv[1])
+con.execute("SET enable_progress_bar = false")
+summary = load_landing(con, sys.argv[2])
+rows = con.execute("SELECT count(*) FROM listings").fetchone()[0]
+print(rows, summary.quarantined, len(summary.errors), flush=True)
+"""
+
+
+def qhp_crawl_and_load(folder: Path, url: str) -> dict[str, Any]:
+    """QHP: crawl (runner child) then load (a child too), each under its own peak-RSS sampler."""
+    import subprocess
+
+    shutil.rmtree(folder / "landing", ignore_errors=True)
+    (folder / "bench.duckdb").unlink(missing_ok=True)
+    config = write_config(folder, "Bench QHP", "qhp", url)
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    monitor = PeakRss()
+    start = time.perf_counter()
+    result = run_spider("qhp_directory", str(config), "bench", {"insurer": "Bench QHP"}, timeout=3600)
+    crawled = time.perf_counter()
+    crawl_rss = monitor.stop()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.status != "ok":
+        raise SystemExit(f"qhp_directory failed: {result.reason}\n" + "\n".join(result.log_tail[-10:]))
+    print(f"QHP crawl: {crawled - start:.1f} s, {result.items:,} listings, peak RSS {crawl_rss / 2**20:.0f} MB",
+          file=sys.stderr, flush=True)
+    monitor = PeakRss()
+    out = subprocess.run([sys.executable, "-c", LOAD_CHILD, str(folder / "bench.duckdb"), str(folder / "landing")],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    loaded = time.perf_counter()
+    load_rss = monitor.stop()
+    cpu2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"load failed: {out.stderr[-2000:]}")
+    rows, quarantined, errors = (int(x) for x in out.stdout.strip().splitlines()[-1].split()[-3:])
+    if errors:
+        raise SystemExit(f"load reported {errors} file errors")
+    crawl_cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    load_cpu = (cpu2.ru_utime - cpu1.ru_utime) + (cpu2.ru_stime - cpu1.ru_stime)
+    return {"crawl": crawled - start, "load": loaded - crawled, "total": loaded - start, "rows": rows,
+            "items": result.items, "peak_rss": max(crawl_rss, load_rss), "crawl_rss": crawl_rss, "load_rss": load_rss,
+            "cpu": crawl_cpu + load_cpu, "crawl_cpu": crawl_cpu, "load_cpu": load_cpu, "quarantined": quarantined}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
