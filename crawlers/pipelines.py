@@ -88,8 +88,9 @@ class LandingPipeline:
         """Write the run's `sources` record once the close reason is known."""
         if not spider.landing_root:
             return
+        items = self.items + getattr(spider, "published_items", 0)
         record = source_record(spider.source_name or spider.name, spider.directory_kind, spider.failure, reason,
-                               self.items, spider.pages, spider.started_at)
+                               items, spider.pages, spider.started_at)
         stats = getattr(spider, "source_stats", None)
         if stats:
             record["stats"] = stats  # e.g. the site crawl's reached/unreachable sites with their errors
@@ -98,10 +99,3 @@ class LandingPipeline:
         spider.outcome = record
         logger.info("source %s: %s%s (%d items, %d pages)", record["source"], record["status"],
                     f" - {record['reason']}" if record["reason"] else "", record["items"], record["pages"])
-
-
-def add_published_items(crawler: Any, count: int) -> None:
-    """Count records a spider wrote to a landing file itself (e.g. Parquet at close) in the run's `sources` record."""
-    for component in getattr(crawler.engine.scraper.itemproc, "middlewares", ()):
-        if isinstance(component, LandingPipeline):
-            component.items += count

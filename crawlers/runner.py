@@ -168,7 +168,8 @@ class ProgressReporter:
         now = time.monotonic()
         if force or now - self.last >= self.interval:
             self.last = now
-            emit("progress", pages=getattr(self.crawler.spider, "pages", 0), items=self.items)
+            spider = self.crawler.spider
+            emit("progress", pages=getattr(spider, "pages", 0), items=self.items + getattr(spider, "published_items", 0))
 
     def item_scraped(self, item: Any, response: Any = None, spider: Any = None) -> None:
         """Count listings/observations."""

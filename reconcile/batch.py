@@ -32,6 +32,7 @@ from reconcile.normalize.name import fold_name, parse_person
 from reconcile.normalize.name_sql import simple_name_statements
 from reconcile.normalize.npi import clean_npi, is_valid_npi, valid_npi_sql
 from reconcile.normalize.phone import nanp_valid_sql, phone_key
+from reconcile.temp import drop_temp
 
 _counter = itertools.count()
 
@@ -272,9 +273,7 @@ def _normalize_phones(con: duckdb.DuckDBPyConnection) -> None:
                 "FROM _temp_rc_phone_d WHERE ok UNION ALL SELECT v, phone_key FROM _temp_rc_phone_slow")
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_phone AS SELECT r.v, k.phone_key FROM _temp_rc_phone_raw r "
                 "LEFT JOIN _temp_rc_phone_c k ON k.v = r.c")
-    con.execute("DROP TABLE IF EXISTS _temp_rc_phone_raw")
-    for name in ("_temp_rc_phone_c", "_temp_rc_phone_d", "_temp_rc_phone_slow"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_temp(con, "_temp_rc_phone_raw", "_temp_rc_phone_c", "_temp_rc_phone_d", "_temp_rc_phone_slow")
 
 
 # A plain web address ("https://www.x.org/springfield/", "x.org"): scheme, ASCII host, plain path, no port/query.
@@ -315,8 +314,7 @@ def _normalize_sites(con: duckdb.DuckDBPyConnection) -> None:
         "FROM _temp_rc_url_fast f LEFT JOIN _temp_rc_url_host h ON h.v = f.host "
         "UNION ALL SELECT v, site_domain, site_root FROM _temp_rc_url_slow"
     )
-    for name in ("_temp_rc_url_src", "_temp_rc_url_fast", "_temp_rc_url_host", "_temp_rc_url_slow"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_temp(con, "_temp_rc_url_src", "_temp_rc_url_fast", "_temp_rc_url_host", "_temp_rc_url_slow")
 
 
 def _normalize_npis(con: duckdb.DuckDBPyConnection) -> None:
@@ -331,8 +329,7 @@ def _normalize_npis(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE temp_rc_npi AS SELECT v, CASE WHEN " + valid_npi_sql("v") + " THEN v END AS npi_ok "
         "FROM _temp_rc_npi_src WHERE regexp_full_match(v, '[0-9]{10}') UNION ALL SELECT v, npi_ok FROM _temp_rc_npi_slow"
     )
-    con.execute("DROP TABLE IF EXISTS _temp_rc_npi_src")
-    con.execute("DROP TABLE IF EXISTS _temp_rc_npi_slow")
+    drop_temp(con, "_temp_rc_npi_src", "_temp_rc_npi_slow")
 
 
 def _split_one_line(text: str) -> tuple | None:
@@ -431,11 +428,10 @@ def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
         if result is not None:
             prep.addresses.setdefault(result[0], result[3])
     count = con.execute("SELECT count(*) FROM _temp_rc_addr4_src").fetchone()[0] + len(split)
-    for name in ("_temp_rc_addr4_src", "_temp_rc_addr_src", "_temp_rc_addr_one_line", "_temp_rc_street_src",
-                 "_temp_rc_street_fast", "_temp_rc_street_slow", "_temp_rc_addr_c", "_temp_rc_addr_s",
-                 "_temp_rc_addr_z", "_temp_rc_addr_parts", "_temp_rc_addr1_split", "_temp_rc_addr1_fast",
-                 "_temp_rc_addr1_slow"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_temp(con, "_temp_rc_addr4_src", "_temp_rc_addr_src", "_temp_rc_addr_one_line", "_temp_rc_street_src",
+              "_temp_rc_street_fast", "_temp_rc_street_slow", "_temp_rc_addr_c", "_temp_rc_addr_s",
+              "_temp_rc_addr_z", "_temp_rc_addr_parts", "_temp_rc_addr1_split", "_temp_rc_addr1_fast",
+              "_temp_rc_addr1_slow")
     return count
 
 
@@ -461,8 +457,7 @@ def _normalize_names(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_name AS SELECT v, name_key, last_parts FROM _temp_rc_name_fast "
                 "UNION ALL SELECT v, name_key, last_parts FROM _temp_rc_name_slow")
     count = con.execute("SELECT count(*) FROM _temp_rc_name_src").fetchone()[0]
-    for name in ("_temp_rc_name_src", "_temp_rc_name_fast", "_temp_rc_name_slow"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_temp(con, "_temp_rc_name_src", "_temp_rc_name_fast", "_temp_rc_name_slow")
     return count
 
 
@@ -497,8 +492,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     prep.insurer_canonical = {row[0]: (r[0] if r else None) for row, r in ins.items()}
     _build_listing_table(con)
     _build_observation_tables(con)
-    for name in ("temp_rc_src_l", "temp_rc_src_o", "temp_rc_acc", "temp_rc_org", "temp_rc_url", "temp_rc_npi"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")  # joined in; free the memory at national scale
+    # joined in; free the memory at national scale
+    drop_temp(con, "temp_rc_src_l", "temp_rc_src_o", "temp_rc_acc", "temp_rc_org", "temp_rc_url", "temp_rc_npi")
     prep.counts = {
         "listings": con.execute("SELECT count(*) FROM temp_rc_l").fetchone()[0],
         "observations": con.execute("SELECT count(*) FROM temp_rc_o").fetchone()[0],
@@ -506,6 +501,19 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
         "distinct_names": distinct_names,
     }
     return prep
+
+
+def _lookup_joins(t: str, name: str, url: str) -> str:
+    """LEFT JOINs from source rows `t` to the normalized-value tables (one row per distinct raw value each)."""
+    return f"""
+        LEFT JOIN temp_rc_npi n ON n.v = {t}.npi
+        LEFT JOIN temp_rc_name nm ON nm.v = {name}
+        LEFT JOIN temp_rc_org g ON g.v = {t}.practice_name
+        LEFT JOIN temp_rc_addr4 a ON a.a = coalesce({t}.address, '') AND a.c = coalesce({t}.city, '')
+             AND a.s = coalesce({t}.state, '') AND a.z = coalesce(CAST({t}.zip AS VARCHAR), '')
+        LEFT JOIN temp_rc_phone p ON p.v = {t}.phone
+        LEFT JOIN temp_rc_url u ON u.v = {url}
+        LEFT JOIN temp_rc_acc ac ON ac.v = {t}.accepting_status"""
 
 
 def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -522,14 +530,7 @@ def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
                l.website, u.site_domain, u.site_root, l.accepting_status, ac.status AS status, ac.takes,
                l.networks, l.last_updated, l.source_url, l.fetched_at, ic.canonical AS insurer_canonical
         FROM temp_rc_src_l l
-        LEFT JOIN temp_rc_npi n ON n.v = l.npi
-        LEFT JOIN temp_rc_name nm ON nm.v = l.name_text
-        LEFT JOIN temp_rc_org g ON g.v = l.practice_name
-        LEFT JOIN temp_rc_addr4 a ON a.a = coalesce(l.address, '') AND a.c = coalesce(l.city, '')
-             AND a.s = coalesce(l.state, '') AND a.z = coalesce(CAST(l.zip AS VARCHAR), '')
-        LEFT JOIN temp_rc_phone p ON p.v = l.phone
-        LEFT JOIN temp_rc_url u ON u.v = l.website
-        LEFT JOIN temp_rc_acc ac ON ac.v = l.accepting_status
+        """ + _lookup_joins("l", "l.name_text", "l.website") + """
         LEFT JOIN temp_rc_ins ic ON ic.v = l.insurer
         """
     )
@@ -554,15 +555,7 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(o.site_url, o.evidence_url) AS site_url, o.evidence_url, o.evidence_text, o.evidence_sha256,
                o.observed_at, least(greatest(coalesce(o.confidence, 1.0), 0.0), 1.0) AS extraction_confidence
         FROM temp_rc_src_o o
-        LEFT JOIN temp_rc_npi n ON n.v = o.npi
-        LEFT JOIN temp_rc_name nm ON nm.v = o.provider_name
-        LEFT JOIN temp_rc_org g ON g.v = o.practice_name
-        LEFT JOIN temp_rc_addr4 a ON a.a = coalesce(o.address, '') AND a.c = coalesce(o.city, '')
-             AND a.s = coalesce(o.state, '') AND a.z = coalesce(CAST(o.zip AS VARCHAR), '')
-        LEFT JOIN temp_rc_phone p ON p.v = o.phone
-        LEFT JOIN temp_rc_url u ON u.v = (CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)
-        LEFT JOIN temp_rc_acc ac ON ac.v = o.accepting_status
-        """
+        """ + _lookup_joins("o", "o.provider_name", "(CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)")
     )
     con.execute(
         """

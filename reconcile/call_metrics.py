@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from reconcile.stats import wilson_interval
+from reconcile.temp import drop_temp
 
 __all__ = ["call_metrics", "METRICS_SCHEMA", "median_interval", "REPORT_SOURCES"]
 
@@ -145,12 +146,12 @@ def _share(insurer: str, metric: str, field: str, num: int, den: int) -> dict:
 def call_metrics(con: duckdb.DuckDBPyConnection, as_of: dt.date | str) -> pa.Table:
     """Per-insurer call metrics (reachable, accepting as listed, fully accurate, median wait) as of a date."""
     day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    con.execute("DROP TABLE IF EXISTS _temp_call_links")
+    drop_temp(con, "_temp_call_links")
     con.execute(f"CREATE TEMP TABLE _temp_call_links AS {_LINKED_SQL}", [day])
     try:
         rows = con.execute(_METRICS_SQL).fetchall()
     finally:
-        con.execute("DROP TABLE IF EXISTS _temp_call_links")
+        drop_temp(con, "_temp_call_links")
     out: list[dict] = []
     for insurer, reach_num, reach_den, acc_num, acc_den, full_num, waits in rows:
         out.append(_share(insurer, "share_reachable", "phone", reach_num, reach_den))

@@ -33,6 +33,7 @@ import duckdb
 
 from reconcile.batch import Prepared
 from reconcile.link import roster_hits
+from reconcile.temp import drop_temp
 
 FIELD_TYPES = {
     "accepting_status": "accepting_status",
@@ -212,8 +213,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                                ("_temp_rc_ev_site_provider", "temp_rc_site_provider_links", ())):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, extra)}")
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS " + _ev(" UNION ALL ".join(branches)))
-    for name in ("_temp_rc_ev_report", "_temp_rc_ev_site", "_temp_rc_ev_site_provider"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    drop_temp(con, "_temp_rc_ev_report", "_temp_rc_ev_site", "_temp_rc_ev_site_provider")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS
@@ -227,8 +227,8 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         FROM best b JOIN temp_rc_o o USING (observation_id)
         """
     )
-    for name in ("temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_ins", "_temp_rc_rep_roster", "_temp_rc_roster_pairs"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_ins", "_temp_rc_rep_roster",
+              "_temp_rc_roster_pairs")
 
 
 def field_findings_sql() -> str:

@@ -20,6 +20,7 @@ from reconcile.metrics import compute_metrics, with_call_metrics
 from reconcile.plan_metrics import with_plan_metrics
 from reconcile.reference import apply_reference, with_reference_findings
 from reconcile.settings import ReconcileSettings
+from reconcile.temp import drop_temp
 
 OBSERVED_VALUE_COLUMNS = ("listing_id", "insurer", "field", "directory_value", "observed_value", "agrees",
                           "evidence_source", "observation_id", "observed_at")
@@ -45,8 +46,7 @@ def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
         "(starts_with(table_name, 'temp_rc_') OR starts_with(table_name, '_temp_rc_'))"
     ).fetchall()
-    for (name,) in names:
-        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+    drop_temp(con, *(name for (name,) in names))
 
 
 def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:

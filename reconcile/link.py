@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process
 from reconcile.batch import Prepared, register_table
 from reconcile.normalize.address import addresses_match
 from reconcile.normalize.name import person_names_match
+from reconcile.temp import drop_temp
 
 W_SITE, W_NPI, W_PHONE, W_ADDR, W_NAME, W_ROSTER = 0.9, 0.6, 0.5, 0.45, 0.45, 0.4
 NAME_FLOOR = 0.5  # practice-name similarity below this counts as no evidence at all
@@ -87,7 +88,7 @@ def _decide_pairs(con: duckdb.DuckDBPyConnection, table: str, left: str, right: 
                     "ok": [bool(decide(a, b)) for a, b in todo]})
     con.register("_temp_rc_pairs_new", new)
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM _temp_rc_pairs_new")
+        con.execute(f"INSERT INTO temp.{table} SELECT * FROM _temp_rc_pairs_new")
     finally:
         con.unregister("_temp_rc_pairs_new")
 
@@ -142,8 +143,7 @@ def _fetch_with_org(con: duckdb.DuckDBPyConnection, sql: str, workers: int) -> d
         "SELECT r.* EXCLUDE (l_org, o_org), coalesce(s.org, 0.0) AS org FROM _temp_rc_org_rows r "
         "LEFT JOIN _temp_rc_org_sim s ON s.l_org = r.l_org AND s.o_org = r.o_org ORDER BY r.listing_id, r.observation_id",
     )
-    con.execute("DROP TABLE IF EXISTS temp._temp_rc_org_rows")
-    con.execute("DROP TABLE IF EXISTS temp._temp_rc_org_sim")
+    drop_temp(con, "_temp_rc_org_rows", "_temp_rc_org_sim")
     return out
 
 
@@ -383,8 +383,8 @@ def link_all(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, w
         UNION ALL SELECT left_id, right_id, score, method, 'directory', 'directory' FROM temp_rc_dir_links
         """
     )
-    for name in ("_temp_rc_site_cand", "_temp_rc_site_scored", "_temp_rc_rep_cand", "_temp_rc_sp_cand", "_temp_rc_dir_cand", "_temp_rc_busy_sites"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    drop_temp(con, "_temp_rc_site_cand", "_temp_rc_site_scored", "_temp_rc_rep_cand", "_temp_rc_sp_cand", "_temp_rc_dir_cand",
+              "_temp_rc_busy_sites")
     return con.execute(
         "SELECT left_id, right_id, score, method, level, kind FROM temp_rc_links ORDER BY kind, left_id, right_id"
     ).to_arrow_table()

@@ -27,6 +27,7 @@ from reconcile.batch import Prepared, register_table
 from reconcile.findings import FINDING_COLUMNS, finding_key_sql
 from reconcile.link import address_matches
 from reconcile.normalize.npi import clean_npi
+from reconcile.temp import drop_temp
 
 TIER_REFERENCE = 3
 STRENGTH_SAME_PRACTICE = 0.6  # the reference's phone at the listed address / address on the listed phone
@@ -91,7 +92,7 @@ def link_references(con: duckdb.DuckDBPyConnection, prep: Prepared) -> pa.Table:
         FROM _temp_rc_ref_cand c LEFT JOIN temp_rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
         """
     )
-    con.execute("DROP TABLE IF EXISTS _temp_rc_ref_cand")
+    drop_temp(con, "_temp_rc_ref_cand")
     return con.execute(
         """
         SELECT listing_id AS left_id, ref_id AS right_id,
@@ -161,7 +162,7 @@ def apply_reference(con: duckdb.DuckDBPyConnection, prep: Prepared) -> pa.Table:
     build_reference_evidence(con)
     con.execute(
         f"""
-        UPDATE temp_rc_verdict SET strength = CASE WHEN e.contradicts = temp_rc_verdict.contradicts
+        UPDATE temp.temp_rc_verdict SET strength = CASE WHEN e.contradicts = temp_rc_verdict.contradicts
                                              THEN temp_rc_verdict.strength + (1 - temp_rc_verdict.strength) * {AGREE_GAIN}
                                              ELSE temp_rc_verdict.strength * {DISAGREE_FACTOR} END
         FROM temp_rc_ref_ev e WHERE e.listing_id = temp_rc_verdict.listing_id AND e.field = temp_rc_verdict.field
@@ -169,7 +170,7 @@ def apply_reference(con: duckdb.DuckDBPyConnection, prep: Prepared) -> pa.Table:
     )
     con.execute(
         f"""
-        INSERT INTO temp_rc_verdict BY NAME
+        INSERT INTO temp.temp_rc_verdict BY NAME
         SELECT e.listing_id, e.field, {TIER_REFERENCE} AS tier, 0 AS scope, e.fetched_at AS observed_at,
                e.contradicts, e.observed_value, e.ref_id AS observation_id, e.strength,
                1.0 AS extraction_confidence, 1.0 AS link_score, e.link_method, 'reference' AS source,
@@ -248,8 +249,7 @@ def reference_findings(con: duckdb.DuckDBPyConnection, min_confidence: float) ->
     table = con.execute(
         f"SELECT {finding_key_sql()} AS finding_id, {columns} FROM _temp_rc_ref_findings ORDER BY finding_id"
     ).to_arrow_table()
-    con.execute("DROP TABLE IF EXISTS _temp_rc_ref_findings")
-    con.execute("DROP TABLE IF EXISTS _temp_rc_bad_npi")
+    drop_temp(con, "_temp_rc_ref_findings", "_temp_rc_bad_npi")
     return table
 
 

@@ -23,6 +23,7 @@ from importlib import resources
 import duckdb
 import fsspec
 
+from crawlers.bulk.compute import compute_connection
 from crawlers.bulk.sources import BulkFile, BulkSourceError, resolve_files
 from crawlers.config import CrawlConfig, DirectoryConfig
 from crawlers.landing import slugify, utcnow_iso, write_records
@@ -267,10 +268,7 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
     result = BulkResult()
     with tempfile.TemporaryDirectory(prefix="gc-bulk-", dir=work_dir) as tmp:
         result.files = resolve_files(directory, crawl, tmp)
-        con = duckdb.connect()
-        con.execute(f"SET temp_directory = '{tmp}/spill'")
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
+        con = compute_connection(tmp)
         con.execute(MACROS)
         nucc_table(con)
         quarantine = []
@@ -500,12 +498,8 @@ def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landi
     from reconcile.normalize.specialty import lookup_specialty
 
     result = SpoolResult()
-    con = duckdb.connect()
+    con = compute_connection(work_dir, memory_limit)  # the crawler stays small; DuckDB spills beyond the cap
     try:
-        con.execute(f"SET temp_directory = '{work_dir}/spill'")
-        con.execute(f"SET memory_limit = '{memory_limit}'")  # the crawler stays small; DuckDB spills beyond this
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
         con.execute(API_MACROS)
         register_views(con, files, schema=API_COLUMNS)
         try:

@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import fsspec
 
+from crawlers.bulk.compute import compute_connection
 from crawlers.bulk.fhir_bulk import BulkResult, nucc_table
 from crawlers.config import DirectoryConfig
 from crawlers.landing import slugify, utcnow_iso, write_records
@@ -83,8 +83,7 @@ def nppes_to_landing(directory: DirectoryConfig, landing_root: str, run_id: str)
         raise FileNotFoundError(source)
     result = BulkResult()
     with tempfile.TemporaryDirectory(prefix="gc-nppes-") as tmp:
-        con = duckdb.connect()
-        con.execute(f"SET temp_directory = '{tmp}/spill'")
+        con = compute_connection(tmp, keep_order=True)
         nucc_table(con)
         present = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_csv(?, header=true, all_varchar=true)", [source]).fetchall()}
         if WANTED["npi"] not in present:

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import duckdb
 import pyarrow.parquet as pq
 
+from crawlers.bulk.compute import compute_connection
 from reconcile.normalize.accepting import normalize_accepting
 
 NAME_KEYS = ("prefix", "first", "middle", "last", "suffix")
@@ -177,9 +178,7 @@ class SqlConversion:
 
 def connect(work_dir: str, memory_limit: str = "200MB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with capped memory, a spill folder, and the QHP macros."""
-    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": os.path.join(work_dir, "spill"),
-                                 "preserve_insertion_order": True, **({"threads": threads} if threads else {})})
-    con.execute("SET enable_progress_bar = false")
+    con = compute_connection(work_dir, memory_limit, keep_order=True, threads=threads)
     con.execute(MACROS)
     return con
 

@@ -123,6 +123,7 @@ class DirectorySpider(scrapy.Spider):
         self.pages = 0
         self.started_at: str | None = None
         self.landing_files: list[str] = []
+        self.published_items = 0  # records in landing files the spider wrote itself (DuckDB Parquet), not as items
         self.config: Config | None = None
         self.directory: DirectoryConfig | None = None
         try:

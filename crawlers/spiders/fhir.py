@@ -29,7 +29,6 @@ from crawlers.bulk.sources import BulkFile
 from crawlers.landing import utcnow_iso, write_records
 from crawlers.parse import quarantine_record, sha256_bytes
 from crawlers.parse.fhir import BundleError, Page, missing_references, parse_bundle
-from crawlers.pipelines import add_published_items
 from crawlers.spiders import DirectorySpider
 
 INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "PractitionerRole:organization",
@@ -290,7 +289,7 @@ class FhirDirectorySpider(DirectorySpider):
                        for q in result.invalid_npi]
             self.landing_files.append(write_records(self.landing_root, "quarantine", self.source_name, self.run_id,
                                                     records, part="invalid-npi"))
-        add_published_items(self.crawler, result.listings)
+        self.published_items += result.listings
 
     def on_error(self, failure: Any) -> Iterator[Any]:
         """A request that failed after retries (network error, SSRF/robots refusal)."""

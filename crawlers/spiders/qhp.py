@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, ClassVar, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import urljoin
 
 import duckdb
@@ -33,7 +33,6 @@ from scrapy.http import Response
 from crawlers.bulk import qhp_sql
 from crawlers.landing import publish_file, utcnow_iso
 from crawlers.parse.qhp import EntryError, index_urls, provider_listings
-from crawlers.pipelines import LandingPipeline
 from crawlers.safety import BlockedTarget, check_url
 from crawlers.spiders import DirectorySpider
 
@@ -157,24 +156,11 @@ def convert_spooled(path: str, work_dir: str, insurer: str, url: str, fetched_at
         con.close()
 
 
-class QhpLandingPipeline(LandingPipeline):
-    """LandingPipeline that also accepts an item naming a landing file already written (`_landing_file`, `_count`)."""
-
-    def process_item(self, item: Any) -> Any:
-        """Count and record a published file; anything else is written as usual."""
-        if isinstance(item, dict) and "_landing_file" in item:
-            self.items += int(item.get("_count", 0))
-            self.crawler.spider.landing_files.append(item["_landing_file"])
-            return item
-        return super().process_item(item)
-
-
 class QhpDirectorySpider(DirectorySpider):
     """Crawl a CMS QHP provider directory (index.json -> providers.json) into listings, one per address."""
 
     name = "qhp_directory"
     directory_kind = "qhp"
-    custom_settings: ClassVar[dict[str, Any]] = {"ITEM_PIPELINES": {"crawlers.spiders.qhp.QhpLandingPipeline": 300}}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "QhpDirectorySpider":
@@ -260,10 +246,10 @@ class QhpDirectorySpider(DirectorySpider):
             if converted is not None:
                 self.files_done += 1
                 if converted.parquet:
-                    path = publish_file(converted.parquet, self.landing_root, "listings", self.source_name,
-                                        self.run_id, part=f"providers-{self.files_done}")
-                    yield {"_kind": "listings", "_source": self.source_name, "_landing_file": path,
-                           "_count": converted.listings}
+                    self.landing_files.append(publish_file(converted.parquet, self.landing_root, "listings",
+                                                           self.source_name, self.run_id,
+                                                           part=f"providers-{self.files_done}"))
+                    self.published_items += converted.listings
                 for item in self._parsed(qhp_sql.misfit_entries(converted.misfit_files), response.url, fetched_at):
                     yield item
                 return

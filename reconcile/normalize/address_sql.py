@@ -132,7 +132,7 @@ def street_statements(source: str, target: str, column: str = "a") -> list[str]:
             )
         )
         """,
-        f"DROP TABLE IF EXISTS {target}_tok",
-        f"DROP TABLE IF EXISTS {target}_w",
-        f"DROP TABLE IF EXISTS {target}_suffix",
+        f"DROP TABLE IF EXISTS temp.{target}_tok",
+        f"DROP TABLE IF EXISTS temp.{target}_w",
+        f"DROP TABLE IF EXISTS temp.{target}_suffix",
     ]

@@ -119,4 +119,4 @@ def simple_name_statements(source: str, target: str, column: str = "v") -> list[
       AND (m = '' OR (regexp_full_match(m, {given}) AND {ok("m")})
            OR (NOT comma AND regexp_full_match(m, {initial})))
     """
-    return [split, words, keys, f"DROP TABLE IF EXISTS {target}_split", f"DROP TABLE IF EXISTS {target}_words"]
+    return [split, words, keys, f"DROP TABLE IF EXISTS temp.{target}_split", f"DROP TABLE IF EXISTS temp.{target}_words"]
