@@ -5,7 +5,7 @@ Parquet -> warehouse load) against plain DuckDB `read_json` of the same files
 into tables, in the same run; reports rows/s and peak RSS, and extrapolates to
 the NPD's ~27M resources.
 
-Usage: python benchmarks/bulk_ingest.py [--resources 5000000] [--keep DIR]
+Usage: python benchmarks/bulk_ingest.py [--resources 5000000] [--repeats N]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,37 +98,50 @@ print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 """
 
 
+def run_pair(work: Path, run: int) -> dict[str, float]:
+    """One timed run of ours then plain DuckDB, each in a child process on fresh output (nothing reused)."""
+    out = work / f"run{run}"
+    out.mkdir()
+    ours = subprocess.run([sys.executable, "-c", CHILD, str(work / "npd"), str(out)], capture_output=True,
+                          text=True, check=True).stdout.strip().splitlines()[-1].split()
+    plain = subprocess.run([sys.executable, "-c", PLAIN, str(work / "npd"), str(out / "plain.duckdb")],
+                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1].split()
+    shutil.rmtree(out, ignore_errors=True)
+    return {"listings": int(ours[0]), "ingest": float(ours[1]), "load": float(ours[2]), "rss": float(ours[3]),
+            "c_ingest": float(ours[4]), "c_load": float(ours[5]), "plain": float(plain[0]),
+            "rss_plain": float(plain[1]), "c_plain": float(plain[2]), "loadavg": os.getloadavg()[0]}
+
+
 def main() -> None:
     """Generate, time both paths in child processes (for honest peak RSS), print the table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--resources", type=int, default=5_000_000)
+    parser.add_argument("--repeats", type=int, default=1, help="alternate ours/plain this many times (contention)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gc-bench-bulk-"))
     try:
         t = time.perf_counter()
         counts = generate(work / "npd", args.resources)
         size = sum(p.stat().st_size for p in (work / "npd").iterdir()) / 1e9
-        print(f"generated {sum(counts.values()):,} resources ({size:.2f} GB) in {time.perf_counter() - t:.1f}s")
-        ours = subprocess.run([sys.executable, "-c", CHILD, str(work / "npd"), str(work)], capture_output=True,
-                              text=True, check=True).stdout.strip().splitlines()[-1].split()
-        plain = subprocess.run([sys.executable, "-c", PLAIN, str(work / "npd"), str(work / "plain.duckdb")],
-                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1].split()
-        listings, t_ingest, t_load, rss = int(ours[0]), float(ours[1]), float(ours[2]), float(ours[3])
-        c_ingest, c_load = float(ours[4]), float(ours[5])
-        t_plain, rss_plain, c_plain = float(plain[0]), float(plain[1]), float(plain[2])
-        total = t_ingest + t_load
         n = sum(counts.values())
-        print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU seconds in brackets)")
-        print(f"{'path':<34} {'seconds':>14} {'resources/s':>12} {'peak RSS MB':>12}")
-        print(f"{'ghostcheck fhir_bulk (ingest+load)':<34} {total:>6.1f} ({c_ingest + c_load:>5.1f}) {n / total:>12,.0f} "
-              f"{rss:>12,.0f}")
-        print(f"{'  of which NDJSON -> landing':<34} {t_ingest:>6.1f} ({c_ingest:>5.1f})")
-        print(f"{'  of which landing -> warehouse':<34} {t_load:>6.1f} ({c_load:>5.1f})")
-        print(f"{'plain DuckDB read_json -> tables':<34} {t_plain:>6.1f} ({c_plain:>5.1f}) {n / t_plain:>12,.0f} "
-              f"{rss_plain:>12,.0f}")
-        print(f"ratio ghostcheck / plain: {total / t_plain:.2f} wall, {(c_ingest + c_load) / c_plain:.2f} CPU; "
-              f"NDJSON -> landing alone: {t_ingest / t_plain:.2f}; listings produced: {listings:,}")
-        print(f"extrapolated to 27M resources: {total * 27_000_000 / n / 60:.1f} min")
+        print(f"generated {n:,} resources ({size:.2f} GB) in {time.perf_counter() - t:.1f}s")
+        print(f"{os.cpu_count()} cores; CPU seconds in brackets; load average sampled after each run")
+        print(f"{'run':>3} {'path':<34} {'seconds':>14} {'resources/s':>12} {'peak RSS MB':>12} {'ratio wall':>10} "
+              f"{'ratio CPU':>9} {'load avg':>8}")
+        ratios = []
+        for run in range(1, args.repeats + 1):
+            r = run_pair(work, run)
+            total, cpu = r["ingest"] + r["load"], r["c_ingest"] + r["c_load"]
+            ratios.append(total / r["plain"])
+            print(f"{run:>3} {'ghostcheck fhir_bulk (ingest+load)':<34} {total:>6.1f} ({cpu:>5.1f}) {n / total:>12,.0f} "
+                  f"{r['rss']:>12,.0f} {total / r['plain']:>10.2f} {cpu / r['c_plain']:>9.2f} {r['loadavg']:>8.1f}")
+            print(f"{run:>3} {'  of which NDJSON -> landing':<34} {r['ingest']:>6.1f} ({r['c_ingest']:>5.1f})")
+            print(f"{run:>3} {'  of which landing -> warehouse':<34} {r['load']:>6.1f} ({r['c_load']:>5.1f})")
+            print(f"{run:>3} {'plain DuckDB read_json -> tables':<34} {r['plain']:>6.1f} ({r['c_plain']:>5.1f}) "
+                  f"{n / r['plain']:>12,.0f} {r['rss_plain']:>12,.0f}")
+            print(f"    listings produced: {r['listings']:,}; extrapolated to 27M resources: "
+                  f"{total * 27_000_000 / n / 60:.1f} min")
+        print(f"median wall ratio ghostcheck / plain over {len(ratios)} run(s): {statistics.median(ratios):.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

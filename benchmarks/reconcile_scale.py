@@ -71,6 +71,8 @@ def one(folder: Path) -> dict:
     from reconcile.settings import ReconcileSettings
     from warehouse.db import connect
 
+    for stale in (folder / "bench.duckdb", folder / "bench.duckdb.wal"):
+        stale.unlink(missing_ok=True)  # a re-run on the same folder starts from an empty warehouse
     con = connect(folder / "bench.duckdb")
     con.execute("SET threads = 2")
     con.execute("SET memory_limit = '2GB'")  # DuckDB spills TEMP tables to disk beyond this (RSS goal: 4 GB)

@@ -18,6 +18,11 @@ import fsspec
 
 KINDS = ("listings", "observations", "evidence", "quarantine", "sources")
 
+# COPY options for landing Parquet written by DuckDB. Parquet v2 pages (DELTA encodings for strings and
+# integers) are written and read back by the loader with far less CPU than v1's dictionary-or-plain pages
+# (benchmarks/RESULTS.md, "## bulk_ingest.py"); pyarrow and DuckDB both read them.
+LANDING_PARQUET = "FORMAT parquet, PARQUET_VERSION v2"
+
 
 def slugify(text: str) -> str:
     """A filesystem-safe slug of a source name ("Acme Health" -> "acme-health")."""
@@ -102,6 +107,12 @@ def write_records(root: str, kind: str, source: str, run_id: str, records: list[
         for record in records:
             writer.write(record)
     return writer.path
+
+
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    """True when an fsspec filesystem is the local disk (a writer may then write in place instead of copying)."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
 
 
 def publish_file(local_path: str, root: str, kind: str, source: str, run_id: str, part: str = "",

@@ -194,14 +194,14 @@ def child_main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
 
     from scrapy.crawler import CrawlerProcess
-    from scrapy.spiderloader import SpiderLoader
+    from scrapy.spiderloader import get_spider_loader
     from scrapy.utils.project import get_project_settings
 
     from crawlers.landing import new_run_id
 
     settings = get_project_settings()
     settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), "crawlers.runner.ProgressReporter": 500})
-    loader = SpiderLoader.from_settings(settings)
+    loader = get_spider_loader(settings)
     if opts.spider not in loader.list():
         emit("result", status="failed", reason=f"unknown spider {opts.spider!r} (have {', '.join(loader.list())})")
         return 2

@@ -10,6 +10,7 @@ from crawlers.config import CrawlConfig
 BOT_NAME = "ghostcheck"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
+SPIDER_LOADER_CLASS = "crawlers.spiders.LazySpiderLoader"  # imports only the spider that runs (start-up time)
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 USER_AGENT = CrawlConfig().user_agent
 ROBOTSTXT_OBEY = True

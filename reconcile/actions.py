@@ -46,7 +46,7 @@ from reconcile.normalize.address import parse_address
 from reconcile.normalize.phone import normalize_phone
 
 __all__ = ["ACTIONS", "ACTION_COLUMNS", "Action", "Contact", "DEFAULT_THRESHOLD", "Memo", "recommend", "recommend_all",
-           "add_actions", "with_actions", "human_phone", "usps_line"]
+           "add_actions", "action_contacts", "with_actions", "human_phone", "usps_line"]
 
 ACTIONS = ("update", "remove_from_location", "remove_from_network", "verify", "suppress_until_verified")
 ACTION_COLUMNS = ("recommended_action", "proposed_value", "action_reason")
@@ -310,16 +310,49 @@ def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = Non
                 threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
     """The findings table with recommended_action, proposed_value and action_reason appended (replaced if present)."""
     base = findings.drop_columns([c for c in ACTION_COLUMNS if c in findings.column_names])
-    actions = recommend_all(_rule_inputs(base).to_pylist(), contacts, threshold)
-    return (base.append_column("recommended_action", pa.array([a.action for a in actions], pa.string()))
-            .append_column("proposed_value", pa.array([a.proposed_value for a in actions], pa.string()))
-            .append_column("action_reason", pa.array([a.reason for a in actions], pa.string())))
+    inputs = _rule_inputs(base)
+    types = _listing_types(inputs)
+    contacts = contacts or {}
+    memo = Memo()
+    chunks: dict[str, list[pa.Array]] = {c: [] for c in ACTION_COLUMNS}
+    for start in range(0, inputs.num_rows, _CHUNK_ROWS):
+        # Row dicts only for one slice at a time: at national scale the whole table as dicts costs gigabytes.
+        actions = [recommend(r, types.get(r.get("listing_id"), set()), contacts.get(str(r.get("listing_id"))),
+                             threshold, memo) for r in inputs.slice(start, _CHUNK_ROWS).to_pylist()]
+        chunks["recommended_action"].append(pa.array([a.action for a in actions], pa.string()))
+        chunks["proposed_value"].append(pa.array([a.proposed_value for a in actions], pa.string()))
+        chunks["action_reason"].append(pa.array([a.reason for a in actions], pa.string()))
+    for name in ACTION_COLUMNS:
+        base = base.append_column(name, pa.chunked_array(chunks[name], pa.string()))
+    return base
+
+
+_CHUNK_ROWS = 32_768
+
+
+def _listing_types(inputs: pa.Table) -> dict[Any, set[str]]:
+    """Finding types per listing id over all rows (as recommend_all gathers them), read column-wise."""
+    n = inputs.num_rows
+    ids = inputs.column("listing_id").to_pylist() if "listing_id" in inputs.column_names else [None] * n
+    kinds = inputs.column("finding_type").to_pylist() if "finding_type" in inputs.column_names else [None] * n
+    types: dict[Any, set[str]] = {}
+    for listing_id, kind in zip(ids, kinds):
+        types.setdefault(listing_id, set()).add(str(kind or ""))
+    return types
 
 
 def with_actions(findings: pa.Table, con: Any, threshold: float = DEFAULT_THRESHOLD) -> pa.Table:
     """add_actions with each listing's practice and phone read from the run's TEMP table temp_rc_l (who to call)."""
+    return add_actions(findings, action_contacts(findings, con), threshold)
+
+
+def action_contacts(findings: pa.Table, con: Any) -> dict[str, Contact]:
+    """Per listing of the findings: who to call (practice, phone) from the run's TEMP table temp_rc_l.
+
+    Read apart from add_actions so a caller can run the pure-Python rules in a thread while DuckDB works.
+    """
     if findings.num_rows == 0:
-        return add_actions(findings, {}, threshold)
+        return {}
     con.register("_temp_rc_action_ids", findings.select(["listing_id"]))
     try:
         # A plain NANP spelling ("(217) 555-0100", "217.555.0100") has no extension, so human_phone of it is the
@@ -332,5 +365,4 @@ def with_actions(findings: pa.Table, con: Any, threshold: float = DEFAULT_THRESH
         ).fetchall()
     finally:
         con.unregister("_temp_rc_action_ids")
-    contacts = {str(lid): Contact(practice, phone, _nanp_national(key)) for lid, practice, phone, key in rows}
-    return add_actions(findings, contacts, threshold)
+    return {str(lid): Contact(practice, phone, _nanp_national(key)) for lid, practice, phone, key in rows}

@@ -25,7 +25,7 @@ from reconcile.normalize.address import (
     parse_address,
     street_parts,
 )
-from reconcile.normalize.address_sql import street_statements
+from reconcile.normalize.address_sql import one_line_split_statements, street_statements
 from reconcile.normalize.insurer import InsurerMatcher
 from reconcile.normalize.name import _parse as _parse_person_cached
 from reconcile.normalize.name import fold_name, parse_person
@@ -119,6 +119,32 @@ def org_key(text: str | None) -> str | None:
     return " ".join(sorted(words)) or None
 
 
+def org_key_sql(column: str) -> str:
+    """SQL computing org_key of a printable-ASCII `column` (accent folding is then a no-op; other text: Python)."""
+    noise = ", ".join(f"'{w}'" for w in sorted(_ORG_NOISE))
+    return (f"nullif(array_to_string(list_sort(list_filter(string_split(trim(regexp_replace(replace(lower({column}), "
+            f"'&', ' and '), '[^0-9a-z]+', ' ', 'g')), ' '), lambda w: w <> '' AND w NOT IN ({noise}))), ' '), '')")
+
+
+def _normalize_orgs(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table temp_rc_org (v, org_key) over every distinct practice name: ASCII names in SQL, others by org_key."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_org_src AS SELECT DISTINCT v FROM (SELECT practice_name AS v FROM "
+        "temp_rc_src_l UNION SELECT practice_name FROM temp_rc_src_o) WHERE v IS NOT NULL"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_org_fast AS SELECT v, {org_key_sql('v')} AS org_key "
+                f"FROM _temp_rc_org_src WHERE regexp_full_match(v, '{PRINTABLE_ASCII_RE}')")
+    normalize_distinct(con, "SELECT v FROM _temp_rc_org_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_org_fast f "
+                       "WHERE f.v = s.v)", [("v", pa.string())], [("org_key", pa.string())], lambda v: (org_key(v),),
+                       "_temp_rc_org_slow")
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_org AS SELECT v, org_key FROM _temp_rc_org_fast "
+                "UNION ALL SELECT v, org_key FROM _temp_rc_org_slow")
+    drop_temp(con, "_temp_rc_org_src", "_temp_rc_org_fast", "_temp_rc_org_slow")
+
+
+PRINTABLE_ASCII_RE = "[ -~]*"  # space to tilde: no accents, no tabs or line breaks
+
+
 def fold_ascii(text: str) -> str:
     """Casefold and strip accents (unicode NFKD), keeping spaces, for name comparison."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -130,6 +156,15 @@ def _registered_domain(host: str) -> str:
     """Registered domain of a host by the public suffix list ("www.x.co.uk" -> "x.co.uk"); a site's pages share it."""
     extracted = _EXTRACT(host)
     return getattr(extracted, "top_domain_under_public_suffix", "") or host
+
+
+@lru_cache(maxsize=1)
+def flat_tlds() -> tuple[str, ...]:
+    """Top-level suffixes of the bundled public suffix list with no deeper rule ("com", "org"; not "uk", "us"):
+    under them the registered domain of a host is always its last two labels, so SQL can take it."""
+    suffixes = set(_EXTRACT.tlds)
+    deeper = {s.rsplit(".", 1)[-1] for s in suffixes if "." in s}
+    return tuple(sorted(s for s in suffixes if "." not in s and s not in deeper))
 
 
 def site_parts(url: str | None) -> tuple[str, str] | None:
@@ -195,6 +230,53 @@ class ParsedOnDemand:
         return self.get(text) is not None
 
 
+_PART_SEP = "\x1f"  # between the packed Pub 28 parts of an address (normalized parts never hold it)
+
+
+class AddressesByKey:
+    """Addresses by key (dict-like `get`), kept packed as one string of Pub 28 parts and built on use: linking
+    compares a small share of the ~0.7M distinct addresses of a national run, and an Address object per key would
+    cost hundreds of megabytes."""
+
+    def __init__(self) -> None:
+        """Start empty; values are packed part strings or Address objects (from the Python-only paths)."""
+        self._values: dict[str, object] = {}
+
+    def add_packed(self, keys: list[str], packed: list[str]) -> None:
+        """Add addresses given as key plus "number\x1fstreet\x1funit\x1fcity\x1fstate\x1fzip5"."""
+        self._values.update(zip(keys, packed))
+
+    def setdefault(self, key: str, address: object) -> None:
+        """Keep `address` under `key` unless the key is already known (dict-like)."""
+        self._values.setdefault(key, address)
+
+    def clear(self) -> None:
+        """Forget every address (dict-like `clear`, called once pairwise matching is done)."""
+        self._values.clear()
+
+    def get(self, key: object, default: object = None) -> object:
+        """The Address of `key`, or `default` when the key is unknown."""
+        value = self._values.get(key) if isinstance(key, str) else None
+        if value is None:
+            return default
+        return build_address(*value.split(_PART_SEP)) if isinstance(value, str) else value
+
+    def __getitem__(self, key: str) -> object:
+        """The Address of `key`; KeyError when unknown."""
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        """Whether `key` is a known address key."""
+        return isinstance(key, str) and key in self._values
+
+    def __len__(self) -> int:
+        """Number of address keys."""
+        return len(self._values)
+
+
 def _person_with_surname(text: str) -> object | None:
     """parse_person, kept only when it found a surname (what the name table keys on)."""
     person = parse_person(text)
@@ -205,7 +287,7 @@ def _person_with_surname(text: str) -> object | None:
 class Prepared:
     """Python-side objects of the normalization stage, keyed as in the TEMP tables (for pairwise matching)."""
 
-    addresses: dict[str, object] = field(default_factory=dict)  # address key -> Address
+    addresses: Any = field(default_factory=AddressesByKey)  # address key -> Address (dict-like get)
     names: Any = field(default_factory=lambda: ParsedOnDemand(_person_with_surname, _parse_person_cached.cache_clear))
     insurer_canonical: dict[str, str | None] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -243,9 +325,10 @@ def _npi(value: str) -> tuple:
     return (npi if npi and is_valid_npi(npi) else None,)
 
 
-# A plain NANP number ("(217) 555-0100", "217.555.0100", "+1 217 555 0100") has the phone_key of its ten digits:
-# directories spell one number many ways, so phonenumbers runs once per number, not once per spelling.
-PLAIN_PHONE_RE = r"\s*(\+?1[\s.\-]*)?\(?[2-9][0-9]{2}\)?[\s.\-]*[0-9]{3}[\s.\-]*[0-9]{4}\s*"
+# A plain NANP number ("(217) 555-0100", "217.555.0100", "+1 217 555 0100", "Tel: 217-555-0100") has the phone_key
+# of its ten digits: directories spell one number many ways, so phonenumbers runs once per number, not per spelling.
+# The optional label is phone.py's _LABEL (normalize_phone drops it before parsing; it holds no digits).
+PLAIN_PHONE_RE = r"\s*(?i:(?:tel(?:ephone)?|phone|ph|main|office|call|p|t)\b\s*[:.#-]?\s*)?(\+?1[\s.\-]*)?\(?[2-9][0-9]{2}\)?[\s.\-]*[0-9]{3}[\s.\-]*[0-9]{4}\s*"
 
 
 def phone_canon_sql(column: str) -> str:
@@ -302,8 +385,21 @@ def _normalize_sites(con: duckdb.DuckDBPyConnection) -> None:
         WHERE regexp_full_match(t, '{PLAIN_URL_RE}')
         """
     )
-    normalize_distinct(con, "SELECT DISTINCT host FROM _temp_rc_url_fast WHERE contains(host, '.')", [("v", vc)],
-                       [("domain", vc)], lambda host: (_registered_domain(host),), "_temp_rc_url_host")
+    # hosts of plain labels under a flat top-level suffix ("www.x.com") take their last two labels in SQL
+    register_table(con, "_temp_rc_url_tld", pa.table({"tld": pa.array(flat_tlds(), type=vc)}))
+    con.execute(
+        r"""
+        CREATE OR REPLACE TEMP TABLE _temp_rc_url_host_fast AS
+        SELECT host AS v, regexp_extract(host, '[^.]+\.[^.]+$') AS domain
+        FROM (SELECT DISTINCT host FROM _temp_rc_url_fast WHERE regexp_full_match(host, '[a-z0-9\-]+(?:\.[a-z0-9\-]+)+'))
+        WHERE regexp_extract(host, '[^.]+$') IN (SELECT tld FROM _temp_rc_url_tld)
+        """
+    )
+    normalize_distinct(con, "SELECT DISTINCT host FROM _temp_rc_url_fast f WHERE contains(host, '.') AND NOT EXISTS "
+                       "(SELECT 1 FROM _temp_rc_url_host_fast h WHERE h.v = f.host)", [("v", vc)],
+                       [("domain", vc)], lambda host: (_registered_domain(host),), "_temp_rc_url_host_slow")
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_url_host AS SELECT v, domain FROM _temp_rc_url_host_fast "
+                "UNION ALL SELECT v, domain FROM _temp_rc_url_host_slow")
     normalize_distinct(
         con, "SELECT v FROM _temp_rc_url_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_url_fast f WHERE f.v = s.v)",
         [("v", vc)], [("site_domain", vc), ("site_root", vc)], site_parts, "_temp_rc_url_slow",
@@ -314,7 +410,8 @@ def _normalize_sites(con: duckdb.DuckDBPyConnection) -> None:
         "FROM _temp_rc_url_fast f LEFT JOIN _temp_rc_url_host h ON h.v = f.host "
         "UNION ALL SELECT v, site_domain, site_root FROM _temp_rc_url_slow"
     )
-    drop_temp(con, "_temp_rc_url_src", "_temp_rc_url_fast", "_temp_rc_url_host", "_temp_rc_url_slow")
+    drop_temp(con, "_temp_rc_url_src", "_temp_rc_url_fast", "_temp_rc_url_host", "_temp_rc_url_slow", "_temp_rc_url_tld",
+              "_temp_rc_url_host_fast", "_temp_rc_url_host_slow")
 
 
 def _normalize_npis(con: duckdb.DuckDBPyConnection) -> None:
@@ -332,6 +429,9 @@ def _normalize_npis(con: duckdb.DuckDBPyConnection) -> None:
     drop_temp(con, "_temp_rc_npi_src", "_temp_rc_npi_slow")
 
 
+PLAIN_ZIP_RE = "[0-9]{5}(?:-[0-9]{4}|[0-9]{4})?"  # what normalize_zip5 cuts to its first five digits
+
+
 def _split_one_line(text: str) -> tuple | None:
     """(street, city, state, zip5) of a one-line website address as parse_address first splits it, else None."""
     return _split_last_line(text.strip()) if text and text.strip() else None
@@ -344,9 +444,11 @@ def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
 
     normalize_address is (street part) x (city) x (state) x (ZIP): each part is normalized once per distinct value.
     Common street shapes are parsed in SQL (reconcile.normalize.address_sql, proven equal to street_parts), the
-    rest by street_parts in Python. A one-line website address is split as parse_address splits it (Python,
-    cheap), its street part then goes the same way; those without a house number, and street fields holding a
-    whole one-line address with no other field, go through parse_address / normalize_address as before.
+    rest by street_parts in Python. A one-line website address is split as parse_address splits it (the common
+    "STREET, CITY, ST 12345" form in SQL, reconcile.normalize.address_sql; the rest by _split_last_line), its
+    street part then goes the same way; those without a house number, and street fields holding a whole one-line
+    address with no other field, go through parse_address / normalize_address as before. prep.addresses keeps each
+    key's parts packed (AddressesByKey) rather than one Address object per key.
     """
     vc = pa.string()
     con.execute(
@@ -360,8 +462,18 @@ def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
     one_line = normalize_distinct(con, "SELECT a, c, s, z FROM _temp_rc_addr4_src WHERE one_line",
                                   [("a", vc), ("c", vc), ("s", vc), ("z", vc)], out_addr, _normalize_address4,
                                   "_temp_rc_addr_one_line")
-    split = normalize_distinct(con, "SELECT unnest(addresses) FROM temp_rc_src_o", [("v", vc)],
-                               [("a", vc), ("c", vc), ("s", vc), ("z", vc)], _split_one_line, "_temp_rc_addr1_split")
+    # one-line website addresses: the common "STREET, CITY, ST 12345" split in SQL, the rest by _split_one_line
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_addr1_src AS SELECT DISTINCT v FROM "
+                "(SELECT unnest(addresses) AS v FROM temp_rc_src_o) WHERE v IS NOT NULL")
+    for statement in one_line_split_statements("_temp_rc_addr1_src", "_temp_rc_addr1_split_fast"):
+        con.execute(statement)
+    normalize_distinct(
+        con, "SELECT v FROM _temp_rc_addr1_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_addr1_split_fast f "
+        "WHERE f.v = s.v)", [("v", vc)], [("a", vc), ("c", vc), ("s", vc), ("z", vc)], _split_one_line,
+        "_temp_rc_addr1_split_slow",
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_addr1_split AS SELECT v, a, c, s, z FROM _temp_rc_addr1_split_fast "
+                "UNION ALL SELECT v, a, c, s, z FROM _temp_rc_addr1_split_slow")
     con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_addr_src AS SELECT a, c, s, z FROM _temp_rc_addr4_src "
                 "WHERE NOT one_line UNION SELECT a, c, s, z FROM _temp_rc_addr1_split WHERE a IS NOT NULL")
     con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_street_src AS SELECT DISTINCT a FROM _temp_rc_addr_src")
@@ -372,9 +484,18 @@ def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
         con, "SELECT a FROM _temp_rc_street_src s WHERE NOT EXISTS (SELECT 1 FROM _temp_rc_street_fast f WHERE f.a = s.a)",
         [("a", vc)], parts, street_parts, "_temp_rc_street_slow",
     )
-    for column, func in (("c", normalize_city), ("s", normalize_state), ("z", normalize_zip5)):
+    for column, func in (("c", normalize_city), ("s", normalize_state)):
         normalize_distinct(con, f"SELECT DISTINCT {column} FROM _temp_rc_addr_src", [("v", vc)],
                            [("n", vc)], lambda v, func=func: (func(v),), f"_temp_rc_addr_{column}")
+    # plain ZIP and ZIP+4 spellings ("62701", "62701-1234", "627011234"): their first five digits, in SQL
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_addr_z_fast AS SELECT v, left(v, 5) AS n FROM "
+                f"(SELECT DISTINCT z AS v FROM _temp_rc_addr_src) WHERE v = '' OR regexp_full_match(v, '{PLAIN_ZIP_RE}')")
+    normalize_distinct(con, "SELECT DISTINCT z FROM _temp_rc_addr_src s WHERE NOT EXISTS "
+                       "(SELECT 1 FROM _temp_rc_addr_z_fast f WHERE f.v = s.z)", [("v", vc)], [("n", vc)],
+                       lambda v: (normalize_zip5(v),), "_temp_rc_addr_z_slow")
+    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_addr_z AS SELECT v, n FROM _temp_rc_addr_z_fast "
+                "UNION ALL SELECT v, n FROM _temp_rc_addr_z_slow")
+    drop_temp(con, "_temp_rc_addr_z_fast", "_temp_rc_addr_z_slow")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_addr_parts AS
@@ -414,24 +535,26 @@ def _normalize_addresses(con: duckdb.DuckDBPyConnection, prep: Prepared) -> int:
     )
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_addr1 AS SELECT * FROM _temp_rc_addr1_fast "
                 "UNION ALL SELECT * FROM _temp_rc_addr1_slow")
-    rows = con.execute(
-        "SELECT DISTINCT ON (key) number, street, unit, city, state, zip5 FROM ("
-        "SELECT p.*, 0 AS pass FROM _temp_rc_addr_parts p JOIN _temp_rc_addr4_src t USING (a, c, s, z) "
-        "WHERE NOT t.one_line AND p.line IS NOT NULL UNION ALL "
-        "SELECT p.*, 1 FROM _temp_rc_addr_parts p JOIN _temp_rc_addr1_split x USING (a, c, s, z) "
-        "WHERE p.line IS NOT NULL AND p.number <> '') ORDER BY key, pass, a, c, s, z"
-    ).fetchall()
-    for row in rows:
-        address = build_address(*row)
-        prep.addresses[address.key] = address
+    # per key, the parts of its first (pass, a, c, s, z) source: one hash aggregate, packed for AddressesByKey
+    packed = con.execute(
+        "SELECT key, arg_min(concat_ws(chr(31), coalesce(number, ''), coalesce(street, ''), coalesce(unit, ''), "
+        "coalesce(city, ''), coalesce(state, ''), coalesce(zip5, '')), (pass, a, c, s, z)) AS parts FROM ("
+        "SELECT p.*, 0 AS pass FROM _temp_rc_addr_parts p SEMI JOIN (SELECT a, c, s, z FROM _temp_rc_addr4_src "
+        "WHERE NOT one_line) t USING (a, c, s, z) WHERE p.line IS NOT NULL UNION ALL "
+        "SELECT p.*, 1 FROM _temp_rc_addr_parts p SEMI JOIN _temp_rc_addr1_split x USING (a, c, s, z) "
+        "WHERE p.line IS NOT NULL AND p.number <> '') GROUP BY key"
+    ).to_arrow_table()
+    prep.addresses.add_packed(packed.column("key").to_pylist(), packed.column("parts").to_pylist())
+    del packed
     for result in (*one_line.values(), *slow.values()):
         if result is not None:
             prep.addresses.setdefault(result[0], result[3])
-    count = con.execute("SELECT count(*) FROM _temp_rc_addr4_src").fetchone()[0] + len(split)
+    count = (con.execute("SELECT count(*) FROM _temp_rc_addr4_src").fetchone()[0]
+             + con.execute("SELECT count(*) FROM _temp_rc_addr1_src").fetchone()[0])
     drop_temp(con, "_temp_rc_addr4_src", "_temp_rc_addr_src", "_temp_rc_addr_one_line", "_temp_rc_street_src",
               "_temp_rc_street_fast", "_temp_rc_street_slow", "_temp_rc_addr_c", "_temp_rc_addr_s",
               "_temp_rc_addr_z", "_temp_rc_addr_parts", "_temp_rc_addr1_split", "_temp_rc_addr1_fast",
-              "_temp_rc_addr1_slow")
+              "_temp_rc_addr1_slow", "_temp_rc_addr1_src", "_temp_rc_addr1_split_fast", "_temp_rc_addr1_split_slow")
     return count
 
 
@@ -465,17 +588,16 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     """Normalize listings and observations into TEMP tables temp_rc_l, temp_rc_o, temp_rc_o_phone, temp_rc_o_addr, temp_rc_o_names, temp_rc_o_ins."""
     prep = Prepared()
     vc = pa.string()
+    # the reference scope's NPI subquery costs a second pass over every listing: only when there is a reference
+    scoped = con.execute("SELECT EXISTS (SELECT 1 FROM listings WHERE role = 'reference')").fetchone()[0]
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
-                + REFERENCE_SCOPE_SQL)
+                + (REFERENCE_SCOPE_SQL if scoped else ""))
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_o AS SELECT * FROM observations")
     _normalize_npis(con)
     _normalize_phones(con)
     distinct_addresses = _normalize_addresses(con, prep)
     distinct_names = _normalize_names(con)
-    normalize_distinct(
-        con, "SELECT practice_name FROM temp_rc_src_l UNION SELECT practice_name FROM temp_rc_src_o",
-        [("v", vc)], [("org_key", vc)], lambda v: (org_key(v),), "temp_rc_org",
-    )
+    _normalize_orgs(con)
     _normalize_sites(con)
     normalize_distinct(
         con, "SELECT accepting_status FROM temp_rc_src_l UNION SELECT accepting_status FROM temp_rc_src_o",
@@ -521,7 +643,8 @@ def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_l AS
-        SELECT l.listing_id, l.insurer, coalesce(l.role, 'audited') AS role, l.directory_kind, l.npi,
+        SELECT l.listing_id, CAST(dense_rank() OVER (ORDER BY l.listing_id) AS INTEGER) AS lid,
+               l.insurer, coalesce(l.role, 'audited') AS role, l.directory_kind, l.npi,
                n.npi_ok, l.provider_name, l.name_text, nm.name_key, nm.last_parts, l.practice_name, g.org_key,
                l.address, l.city, l.state, CAST(l.zip AS VARCHAR) AS zip,
                concat_ws(', ', nullif(trim(l.address), ''), nullif(trim(l.city), ''),
@@ -541,7 +664,7 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o AS
-        SELECT o.observation_id, o.source,
+        SELECT o.observation_id, CAST(dense_rank() OVER (ORDER BY o.observation_id) AS INTEGER) AS oid, o.source,
                CASE WHEN o.source <> 'website' THEN 'report'
                     WHEN nullif(trim(o.provider_name), '') IS NULL THEN 'site' ELSE 'site_provider' END AS kind,
                n.npi_ok, o.provider_name, nm.name_key, nm.last_parts, o.practice_name, g.org_key,
@@ -560,10 +683,10 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_phone AS
-        SELECT DISTINCT observation_id, phone_key, raw FROM (
-            SELECT o.observation_id, p.phone_key, o.phone AS raw FROM temp_rc_o o JOIN temp_rc_phone p ON p.v = o.phone
+        SELECT DISTINCT observation_id, oid, phone_key, raw FROM (
+            SELECT o.observation_id, o.oid, p.phone_key, o.phone AS raw FROM temp_rc_o o JOIN temp_rc_phone p ON p.v = o.phone
             UNION ALL
-            SELECT x.observation_id, p.phone_key, x.v FROM (SELECT observation_id, unnest(phones) AS v FROM temp_rc_o) x
+            SELECT x.observation_id, x.oid, p.phone_key, x.v FROM (SELECT observation_id, oid, unnest(phones) AS v FROM temp_rc_o) x
             JOIN temp_rc_phone p ON p.v = x.v
         ) WHERE phone_key IS NOT NULL
         """
@@ -571,34 +694,34 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_addr AS
-        SELECT observation_id, addr_key, any_value(addr_num) AS addr_num, any_value(zip5) AS zip5,
+        SELECT observation_id, oid, addr_key, any_value(addr_num) AS addr_num, any_value(zip5) AS zip5,
                any_value(raw) AS raw FROM (
-            SELECT o.observation_id, o.addr_key, o.addr_num, o.zip5,
+            SELECT o.observation_id, o.oid, o.addr_key, o.addr_num, o.zip5,
                    concat_ws(', ', nullif(trim(s.address), ''), nullif(trim(s.city), ''),
                              nullif(trim(concat_ws(' ', s.state, CAST(s.zip AS VARCHAR))), '')) AS raw
             FROM temp_rc_o o JOIN temp_rc_src_o s USING (observation_id) WHERE o.addr_key IS NOT NULL
             UNION ALL
-            SELECT x.observation_id, a.addr_key, a.addr_num, a.zip5, x.v
-            FROM (SELECT observation_id, unnest(addresses) AS v FROM temp_rc_o) x JOIN temp_rc_addr1 a ON a.v = x.v
+            SELECT x.observation_id, x.oid, a.addr_key, a.addr_num, a.zip5, x.v
+            FROM (SELECT observation_id, oid, unnest(addresses) AS v FROM temp_rc_o) x JOIN temp_rc_addr1 a ON a.v = x.v
             WHERE a.addr_key IS NOT NULL
-        ) GROUP BY observation_id, addr_key
+        ) GROUP BY observation_id, oid, addr_key
         """
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_names AS
-        SELECT x.observation_id, x.role, x.v AS name_text, n.name_key, n.last_parts
-        FROM (SELECT observation_id, 'roster' AS role, unnest(providers) AS v FROM temp_rc_o
-              UNION ALL SELECT observation_id, 'departed', unnest(departed_providers) FROM temp_rc_o) x
+        SELECT x.observation_id, x.oid, x.role, x.v AS name_text, n.name_key, n.last_parts
+        FROM (SELECT observation_id, oid, 'roster' AS role, unnest(providers) AS v FROM temp_rc_o
+              UNION ALL SELECT observation_id, oid, 'departed', unnest(departed_providers) FROM temp_rc_o) x
         JOIN temp_rc_name n ON n.v = x.v WHERE n.name_key IS NOT NULL
         """
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_ins AS
-        SELECT x.observation_id, x.accepted, x.v AS raw, i.canonical
-        FROM (SELECT observation_id, true AS accepted, unnest(insurers_accepted) AS v FROM temp_rc_o
-              UNION ALL SELECT observation_id, false, unnest(insurers_not_accepted) FROM temp_rc_o) x
+        SELECT x.observation_id, x.oid, x.accepted, x.v AS raw, i.canonical
+        FROM (SELECT observation_id, oid, true AS accepted, unnest(insurers_accepted) AS v FROM temp_rc_o
+              UNION ALL SELECT observation_id, oid, false, unnest(insurers_not_accepted) FROM temp_rc_o) x
         LEFT JOIN temp_rc_ins i ON i.v = x.v WHERE nullif(trim(x.v), '') IS NOT NULL
         """
     )

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from reconcile.actions import with_actions
-from reconcile.batch import prepare
+from reconcile.actions import action_contacts, add_actions
+from reconcile.batch import Prepared, prepare
 from reconcile.compare import build_evidence
 from reconcile.findings import build_findings
 from reconcile.link import link_all
@@ -40,13 +41,20 @@ class ReconcileResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop this module's TEMP tables (temp_rc_* and _temp_rc_*) so a run starts clean and frees memory at the end."""
+# The TEMP tables findings, observed values and metrics read (compare's verdicts and what cross-directory
+# conflicts and reference findings join); every other table of the run is dropped once compare is done.
+AFTER_COMPARE_TABLES = ("temp_rc_l", "temp_rc_verdict", "temp_rc_dir_links", "temp_rc_addr_match", "temp_rc_ref")
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection, keep: tuple[str, ...] = ()) -> None:
+    """Drop this module's TEMP tables (temp_rc_* and _temp_rc_*) except `keep`: a clean start, and memory freed."""
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
         "(starts_with(table_name, 'temp_rc_') OR starts_with(table_name, '_temp_rc_'))"
     ).fetchall()
-    drop_temp(con, *(name for (name,) in names))
+    drop_temp(con, *(name for (name,) in names if name not in keep))
+    if "temp_rc_links" not in keep:  # link's one TEMP view (over tables dropped above)
+        con.execute("DROP VIEW IF EXISTS temp.temp_rc_links")
 
 
 def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -101,21 +109,35 @@ def _reconcile(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Reconci
     start = time.perf_counter()
     links = link_all(con, prep, settings.link_threshold, settings.threads)
     timings["link"] = time.perf_counter() - start
+    return _after_link(con, prep, links, as_of, settings, timings)
+
+
+def _after_link(con: duckdb.DuckDBPyConnection, prep: Prepared, links: pa.Table, as_of: dt.date,
+                settings: ReconcileSettings, timings: dict[str, float]) -> ReconcileResult:
+    """The stages after link (compare, findings, metrics), timed one by one; ends the run."""
     start = time.perf_counter()
     build_evidence(con, prep)
     links = pa.concat_tables([links, apply_reference(con, prep).cast(links.schema)])  # reconcile/reference.py
     timings["compare"] = time.perf_counter() - start
     counts = dict(prep.counts)
+    # Links and evidence are decided: free DuckDB's memory for the findings / observed-values Arrow tables.
+    _drop_temp_tables(con, keep=AFTER_COMPARE_TABLES)
     prep.addresses.clear()  # the parsed objects are only for pairwise matching (link, compare): free them before
     prep.names.clear()      # the findings/observed-values Arrow tables are built (peak RSS at national scale)
     start = time.perf_counter()
     findings = build_findings(con, as_of, settings.stale_days, settings.min_confidence)
-    findings = with_actions(with_reference_findings(con, findings, settings.min_confidence), con)
-    observed = _observed_values(con)
-    timings["findings"] = time.perf_counter() - start
-    start = time.perf_counter()
-    metrics = with_plan_metrics(con, as_of,
-                                with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days)))
+    findings = with_reference_findings(con, findings, settings.min_confidence)
+    contacts = action_contacts(findings, con)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The recommended actions are pure Python over the findings; DuckDB releases the GIL while it builds the
+        # observed values and the metrics, so the two overlap on the machine's cores.
+        pending = pool.submit(add_actions, findings, contacts)
+        observed = _observed_values(con)
+        timings["findings"] = time.perf_counter() - start
+        start = time.perf_counter()
+        metrics = with_plan_metrics(con, as_of,
+                                    with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days)))
+        findings = pending.result()  # "metrics" includes waiting for the actions still being written
     timings["metrics"] = time.perf_counter() - start
     checked = con.execute(
         "SELECT count(DISTINCT listing_id) FROM temp_rc_verdict JOIN temp_rc_l USING (listing_id) WHERE role = 'audited'"

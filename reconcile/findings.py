@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from reconcile.compare import cross_findings_sql, field_findings_sql, stale_findings_sql
+from reconcile.temp import drop_temp
 
 # The finding types of DESIGN.md, then the ones reference directories add.
 DESIGN_FINDING_TYPES = (
@@ -43,14 +44,26 @@ def build_findings(con: duckdb.DuckDBPyConnection, as_of: dt.date, stale_days: i
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE temp_rc_findings AS
+        CREATE OR REPLACE TEMP TABLE _temp_rc_findings_all AS
         SELECT {finding_key_sql()} AS finding_id, * FROM ({union})
         WHERE confidence >= {float(min_confidence)}
-        QUALIFY row_number() OVER (PARTITION BY finding_id ORDER BY confidence DESC, observed_at DESC) = 1
         """
     )
+    # One row per finding key (the most confident, then the newest): arg_min of the row id over a narrow
+    # aggregate instead of a window over the wide finding rows.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE temp_rc_findings AS
+        SELECT * FROM _temp_rc_findings_all
+        WHERE rowid IN (SELECT arg_min(rowid, create_sort_key(confidence, 'DESC NULLS LAST', observed_at, 'DESC NULLS LAST'))
+                        FROM _temp_rc_findings_all GROUP BY finding_id)
+        """
+    )
+    drop_temp(con, "_temp_rc_findings_all")
     columns = ", ".join(
         f"CAST({c} AS VARCHAR) AS {c}" if c in ("npi", "evidence_sha256", "observation_id", "link_method") else c
         for c in FINDING_COLUMNS
     )
-    return con.execute(f"SELECT {columns} FROM temp_rc_findings ORDER BY finding_id").to_arrow_table()
+    table = con.execute(f"SELECT {columns} FROM temp_rc_findings ORDER BY finding_id").to_arrow_table()
+    drop_temp(con, "temp_rc_findings")  # the Arrow table is the result: free DuckDB's copy
+    return table

@@ -17,13 +17,18 @@ Levels: practice (listing <-> website, best site per listing), provider (a websi
 provider, or a report naming this provider by NPI/name at this location), practice-level report (no provider
 named), phone (the report dialled the number this listing shows: enough for unreachable / wrong number), and
 directory (same valid NPI at the same practice -- phone or address -- in another insurer's directory).
-Results: TEMP table temp_rc_links (left_id, right_id, score, method, level, kind).
+Results: TEMP tables temp_rc_site_links, temp_rc_site_provider_links, temp_rc_report_links, temp_rc_dir_links and
+the TEMP view temp_rc_links (left_id, right_id, score, method, level, kind, lid, oid, right_lid).
+
+Scale: pairs are generated and joined on the integer surrogate ids lid/oid of temp_rc_l/temp_rc_o (dense ranks of
+listing_id/observation_id, so they sort alike), and the score, level and method are decided in SQL
+(`combined_score_sql`, bit-identical to `combined_score`); only distinct value pairs (practice names for rapidfuzz,
+address keys and person names for the pairwise matchers) cross into Python.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -41,17 +46,30 @@ NAME_FLOOR = 0.5  # practice-name similarity below this counts as no evidence at
 BUSY_PHONE = 25  # a number shared by more sites than this is a call centre: not a linking signal
 BUSY_SITE_ZIPS = 10  # a website used by listings in more ZIP codes than this is a health system's: no signal
 LINK_COLUMNS = ("left_id", "right_id", "score", "method", "level", "kind")
-# report link method by bit code npi=8, phone=4, address=2, name=1 ("npi+phone", "phone+address+name", ...)
-METHOD_BY_CODE = np.array(["+".join(p for bit, p in ((8, "npi"), (4, "phone"), (2, "address"), (1, "name")) if code & bit)
-                           for code in range(16)], dtype=object)
 
 
 def combined_score(site: np.ndarray, npi: np.ndarray, phone: np.ndarray, addr: np.ndarray,
                    name: np.ndarray, roster: np.ndarray) -> np.ndarray:
-    """The one link score of the module docstring, vectorized over candidate pairs."""
+    """The one link score of the module docstring, vectorized over candidate pairs (combined_score_sql's twin)."""
     name = np.where(name >= NAME_FLOOR, name, 0.0)
     total = W_SITE * site + W_NPI * npi + W_PHONE * phone + W_ADDR * addr + W_NAME * name + W_ROSTER * roster
     return np.round(np.minimum(1.0, total), 4)
+
+
+def _double(value: float) -> str:
+    """A float as an exact DOUBLE literal of DuckDB SQL."""
+    return f"CAST({float(value)!r} AS DOUBLE)"
+
+
+def combined_score_sql(site: str, npi: str, phone: str, addr: str, name: str, roster: str) -> str:
+    """combined_score as a DuckDB expression over DOUBLE columns, bit-identical to the numpy form.
+
+    Same IEEE operations in the same order; numpy's round(x, 4) is rint(x * 1e4) / 1e4, i.e. round_even.
+    """
+    floored = f"(CASE WHEN ({name}) >= {_double(NAME_FLOOR)} THEN ({name}) ELSE {_double(0.0)} END)"
+    terms = [(W_SITE, site), (W_NPI, npi), (W_PHONE, phone), (W_ADDR, addr), (W_NAME, floored), (W_ROSTER, roster)]
+    total = " + ".join(f"{_double(w)} * ({x})" for w, x in terms)
+    return f"(round_even(least({_double(1.0)}, {total}) * {_double(1e4)}, 0) / {_double(1e4)})"
 
 
 def name_similarity(left: list[str | None], right: list[str | None], workers: int = 2) -> np.ndarray:
@@ -105,69 +123,56 @@ def name_matches(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs_sql: str)
                   lambda a, b: person_names_match(prep.names.get(a) or a, prep.names.get(b) or b))
 
 
-_ID_COLUMNS = ("listing_id", "observation_id")  # only passed through to the result: kept as Arrow, never as Python
+def _with_org_similarity(con: duckdb.DuckDBPyConnection, rows: str, workers: int) -> str:
+    """Practice-name similarity for the l_org/o_org columns of TEMP table `rows`: a SELECT of rows plus `org`.
 
-
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    """Run a query and return its columns (numpy for numbers/booleans, lists for strings, Arrow for the ids)."""
-    table = con.execute(sql).to_arrow_table()
-    out: dict[str, Any] = {}
-    for name in table.column_names:
-        column = table.column(name)
-        if name in _ID_COLUMNS:
-            out[name] = column.combine_chunks()
-        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_timestamp(column.type):
-            out[name] = column.to_pylist()
-        else:
-            out[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
-    return out
-
-
-def _fetch_with_org(con: duckdb.DuckDBPyConnection, sql: str, workers: int) -> dict[str, Any]:
-    """_fetch of a pair query with l_org/o_org columns, returning `org` similarity instead of the two strings.
-
-    The similarity is computed once per DISTINCT (l_org, o_org) pair -- a practice's pairs repeat on every
-    listing of it -- and joined back in SQL, so no per-pair string column ever crosses into Python.
+    rapidfuzz runs once per DISTINCT (l_org, o_org) pair -- a practice's pairs repeat on every listing of it --
+    into TEMP _temp_rc_org_sim, joined back in SQL; no per-pair value ever crosses into Python.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_org_rows AS {sql}")
-    pairs = con.execute(
-        "SELECT DISTINCT l_org, o_org FROM _temp_rc_org_rows WHERE l_org <> '' AND o_org <> ''"
-    ).to_arrow_table()
+    pairs = con.execute(f"SELECT DISTINCT l_org, o_org FROM {rows} WHERE l_org <> '' AND o_org <> ''").to_arrow_table()
     left, right = pairs.column("l_org").to_pylist(), pairs.column("o_org").to_pylist()
-    sims = pa.table({"l_org": pairs.column("l_org"), "o_org": pairs.column("o_org"),
-                     "org": pa.array(name_similarity(left, right, workers), pa.float64())})
-    del pairs, left, right
-    register_table(con, "_temp_rc_org_sim", sims)
-    out = _fetch(
-        con,
-        "SELECT r.* EXCLUDE (l_org, o_org), coalesce(s.org, 0.0) AS org FROM _temp_rc_org_rows r "
-        "LEFT JOIN _temp_rc_org_sim s ON s.l_org = r.l_org AND s.o_org = r.o_org ORDER BY r.listing_id, r.observation_id",
-    )
-    drop_temp(con, "_temp_rc_org_rows", "_temp_rc_org_sim")
-    return out
+    register_table(con, "_temp_rc_org_sim", pa.table({
+        "l_org": pairs.column("l_org"), "o_org": pairs.column("o_org"),
+        "org": pa.array(name_similarity(left, right, workers), pa.float64())}))
+    return (f"SELECT r.* EXCLUDE (l_org, o_org), coalesce(s.org, {_double(0.0)}) AS org FROM {rows} r "
+            f"LEFT JOIN _temp_rc_org_sim s ON s.l_org = r.l_org AND s.o_org = r.o_org")
 
 
 def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out: str) -> None:
-    """For (listing_id, observation_id) pairs, whether the listing's provider is on the roster / departed list."""
-    base = (
-        f"SELECT c.listing_id, c.observation_id, r.role, l.name_text AS a, r.name_text AS b, "
-        f"l.name_key AS a_key, r.name_key AS b_key FROM {pairs} c JOIN temp_rc_l l USING (listing_id) "
-        f"JOIN temp_rc_o_names r USING (observation_id) "
+    """For (listing, observation) pairs, whether the listing's provider is on the roster / departed list.
+
+    `pairs` is a table or subquery with lid/oid (integer ids) or listing_id/observation_id; TEMP `out` has
+    listing_id, observation_id, lid, oid, on_roster, departed, departed_name.
+    """
+    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {pairs} _p").fetchall()}
+    if {"lid", "oid"} <= columns:
+        join = f"FROM {pairs} c JOIN temp_rc_l l ON l.lid = c.lid JOIN temp_rc_o_names r ON r.oid = c.oid"
+    else:
+        join = (f"FROM {pairs} c JOIN temp_rc_l l ON l.listing_id = c.listing_id "
+                f"JOIN temp_rc_o_names r ON r.observation_id = c.observation_id")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _temp_rc_roster_pairs AS SELECT l.lid, r.oid, l.listing_id, r.observation_id, "
+        f"r.role, l.name_text AS a, r.name_text AS b, l.name_key AS a_key, r.name_key AS b_key {join} "
         f"WHERE l.name_key = r.name_key OR list_has_any(l.last_parts, r.last_parts)"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _temp_rc_roster_pairs AS {base}")
     name_matches(con, prep, "SELECT a, b FROM _temp_rc_roster_pairs WHERE a_key <> b_key")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT p.listing_id, p.observation_id,
+        SELECT any_value(p.listing_id) AS listing_id, any_value(p.observation_id) AS observation_id, p.lid, p.oid,
                bool_or(p.role = 'roster') AS on_roster, bool_or(p.role = 'departed') AS departed,
                string_agg(DISTINCT p.b, '; ' ORDER BY p.b) FILTER (WHERE p.role = 'departed') AS departed_name
         FROM _temp_rc_roster_pairs p LEFT JOIN temp_rc_name_match m ON m.a = p.a AND m.b = p.b
         WHERE p.a_key = p.b_key OR m.ok
-        GROUP BY ALL
+        GROUP BY p.lid, p.oid
         """
     )
+    drop_temp(con, "_temp_rc_roster_pairs")
+
+
+def _flag(condition: str) -> str:
+    """A boolean SQL condition as a DOUBLE 1.0/0.0 feature (NULL counts as 0)."""
+    return f"(CASE WHEN {condition} THEN {_double(1.0)} ELSE {_double(0.0)} END)"
 
 
 def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, workers: int) -> None:
@@ -175,28 +180,28 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _temp_rc_site_cand AS
-        WITH site AS (SELECT observation_id, site_domain, site_root FROM temp_rc_o WHERE kind = 'site'),
-        sp AS (SELECT p.observation_id, p.phone_key FROM temp_rc_o_phone p JOIN site USING (observation_id)),
-        quiet AS (SELECT phone_key FROM sp GROUP BY phone_key HAVING count(DISTINCT observation_id) <= {BUSY_PHONE})
-        SELECT DISTINCT listing_id, observation_id FROM (
-            SELECT l.listing_id, s.observation_id FROM temp_rc_l l JOIN site s
+        WITH site AS (SELECT oid, site_domain, site_root FROM temp_rc_o WHERE kind = 'site'),
+        sp AS (SELECT p.oid, p.phone_key FROM temp_rc_o_phone p JOIN site USING (oid)),
+        quiet AS (SELECT phone_key FROM sp GROUP BY phone_key HAVING count(DISTINCT oid) <= {BUSY_PHONE})
+        SELECT DISTINCT lid, oid FROM (
+            SELECT l.lid, s.oid FROM temp_rc_l l JOIN site s
               ON l.site_domain = s.site_domain AND (l.site_root = s.site_root OR s.site_root = '')
             UNION ALL
-            SELECT l.listing_id, sp.observation_id FROM temp_rc_l l JOIN sp ON sp.phone_key = l.phone_key
+            SELECT l.lid, sp.oid FROM temp_rc_l l JOIN sp ON sp.phone_key = l.phone_key
               JOIN quiet q ON q.phone_key = l.phone_key
             UNION ALL
-            SELECT l.listing_id, a.observation_id FROM temp_rc_l l JOIN temp_rc_o_addr a
-              ON a.addr_num = l.addr_num AND a.zip5 = l.zip5 JOIN site USING (observation_id)
+            SELECT l.lid, a.oid FROM temp_rc_l l JOIN temp_rc_o_addr a
+              ON a.addr_num = l.addr_num AND a.zip5 = l.zip5 JOIN site USING (oid)
             UNION ALL
-            SELECT l.listing_id, a.observation_id FROM temp_rc_l l JOIN temp_rc_o_addr a
-              ON a.addr_key = l.addr_key JOIN site USING (observation_id)
+            SELECT l.lid, a.oid FROM temp_rc_l l JOIN temp_rc_o_addr a
+              ON a.addr_key = l.addr_key JOIN site USING (oid)
         )
         """
     )
     address_matches(
         con, prep,
-        "SELECT l.addr_key AS a_key, a.addr_key AS b_key FROM _temp_rc_site_cand c JOIN temp_rc_l l USING (listing_id) "
-        "JOIN temp_rc_o_addr a USING (observation_id) WHERE a.addr_num = l.addr_num "
+        "SELECT l.addr_key AS a_key, a.addr_key AS b_key FROM _temp_rc_site_cand c JOIN temp_rc_l l ON l.lid = c.lid "
+        "JOIN temp_rc_o_addr a ON a.oid = c.oid WHERE a.addr_num = l.addr_num "
         "AND (a.zip5 = l.zip5 OR a.zip5 IS NULL OR l.zip5 IS NULL)",
     )
     roster_hits(con, prep, "_temp_rc_site_cand", "_temp_rc_site_roster")
@@ -204,59 +209,64 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
         f"""CREATE OR REPLACE TEMP TABLE _temp_rc_busy_sites AS SELECT site_domain, site_root FROM temp_rc_l
             WHERE site_domain IS NOT NULL GROUP BY ALL HAVING count(DISTINCT zip5) > {BUSY_SITE_ZIPS}"""
     )
-    f = _fetch_with_org(
-        con,
+    # per pair: does the site show the listing's phone / address (exactly, or as addresses_match decided)?
+    con.execute(
         """
-        SELECT c.listing_id, c.observation_id, l.org_key AS l_org, o.org_key AS o_org,
-               CASE WHEN l.site_domain = o.site_domain AND l.site_root = o.site_root THEN 1.0
-                    WHEN l.site_domain = o.site_domain AND o.site_root = '' THEN 0.67 ELSE 0.0 END
-               * CASE WHEN b.site_domain IS NULL THEN 1.0 ELSE 0.0 END AS f_site,
-               CASE WHEN EXISTS (SELECT 1 FROM temp_rc_o_phone p WHERE p.observation_id = c.observation_id
-                                 AND p.phone_key = l.phone_key) THEN 1.0 ELSE 0.0 END AS f_phone,
-               CASE WHEN EXISTS (SELECT 1 FROM temp_rc_o_addr a WHERE a.observation_id = c.observation_id
-                                 AND a.addr_key = l.addr_key) THEN 1.0
-                    WHEN EXISTS (SELECT 1 FROM temp_rc_o_addr a JOIN temp_rc_addr_match m
-                                 ON m.a_key = l.addr_key AND m.b_key = a.addr_key AND m.ok
-                                 WHERE a.observation_id = c.observation_id) THEN 0.99 ELSE 0.0 END AS f_addr,
-               CASE WHEN r.on_roster THEN 1.0 ELSE 0.0 END AS f_roster,
-               epoch(o.observed_at) AS observed_epoch
-        FROM _temp_rc_site_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o o USING (observation_id)
-        LEFT JOIN _temp_rc_site_roster r USING (listing_id, observation_id)
-        LEFT JOIN _temp_rc_busy_sites b ON b.site_domain = l.site_domain AND b.site_root = l.site_root
-        """,
-        workers,
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_hits AS
+        SELECT c.lid, c.oid, bool_or(a.addr_key = l.addr_key) AS addr_exact, bool_or(coalesce(m.ok, false)) AS addr_fuzzy
+        FROM _temp_rc_site_cand c JOIN temp_rc_l l ON l.lid = c.lid JOIN temp_rc_o_addr a ON a.oid = c.oid
+        LEFT JOIN temp_rc_addr_match m ON m.a_key = l.addr_key AND m.b_key = a.addr_key
+        WHERE l.addr_key IS NOT NULL GROUP BY c.lid, c.oid
+        """
     )
-    n = len(f["listing_id"])
-    name = f["org"]
-    score = combined_score(f["f_site"], np.zeros(n), f["f_phone"], np.ceil(f["f_addr"]), name, f["f_roster"])
-    site, phone, addr = f["f_site"], f["f_phone"], f["f_addr"]
-    method = np.select(
-        [site >= 1, (phone > 0) & (addr > 0), phone > 0, addr >= 1, addr > 0, site > 0],
-        ["website", "phone+address", "phone+name", "address+name", "fuzzy", "website"], "name",
-    ).tolist()
-    table = pa.table({
-        "listing_id": f["listing_id"].cast(pa.string()), "observation_id": f["observation_id"].cast(pa.string()),
-        "score": pa.array(score, pa.float64()), "method": pa.array(method, pa.string()),
-        "observed_epoch": pa.array(f["observed_epoch"], pa.float64()),
-    })
-    register_table(con, "_temp_rc_site_scored", table)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_feat AS
+        SELECT c.lid, c.oid, l.org_key AS l_org, o.org_key AS o_org, o.observed_at,
+               (CASE WHEN l.site_domain = o.site_domain AND l.site_root = o.site_root THEN {_double(1.0)}
+                     WHEN l.site_domain = o.site_domain AND o.site_root = '' THEN {_double(0.67)} ELSE {_double(0.0)} END)
+               * (CASE WHEN b.site_domain IS NULL THEN {_double(1.0)} ELSE {_double(0.0)} END) AS f_site,
+               {_flag("p.oid IS NOT NULL")} AS f_phone,
+               CASE WHEN h.addr_exact THEN {_double(1.0)} WHEN h.addr_fuzzy THEN {_double(0.99)}
+                    ELSE {_double(0.0)} END AS f_addr,
+               {_flag("r.on_roster")} AS f_roster
+        FROM _temp_rc_site_cand c JOIN temp_rc_l l ON l.lid = c.lid JOIN temp_rc_o o ON o.oid = c.oid
+        LEFT JOIN (SELECT DISTINCT oid, phone_key FROM temp_rc_o_phone) p ON p.oid = c.oid AND p.phone_key = l.phone_key
+        LEFT JOIN _temp_rc_site_hits h ON h.lid = c.lid AND h.oid = c.oid
+        LEFT JOIN _temp_rc_site_roster r ON r.lid = c.lid AND r.oid = c.oid
+        LEFT JOIN _temp_rc_busy_sites b ON b.site_domain = l.site_domain AND b.site_root = l.site_root
+        """
+    )
+    scored = _with_org_similarity(con, "_temp_rc_site_feat", workers)
+    score = combined_score_sql("f_site", "0.0", "f_phone", "ceil(f_addr)", "org", "f_roster")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE temp_rc_site_links AS
-        SELECT listing_id, observation_id, score, method FROM _temp_rc_site_scored WHERE score >= {threshold}
-        QUALIFY row_number() OVER (PARTITION BY listing_id ORDER BY score DESC, observed_epoch DESC, observation_id) = 1
+        WITH s AS (
+            SELECT lid, oid, observed_at, {score} AS score,
+                   CASE WHEN f_site >= 1 THEN 'website' WHEN f_phone > 0 AND f_addr > 0 THEN 'phone+address'
+                        WHEN f_phone > 0 THEN 'phone+name' WHEN f_addr >= 1 THEN 'address+name'
+                        WHEN f_addr > 0 THEN 'fuzzy' WHEN f_site > 0 THEN 'website' ELSE 'name' END AS method
+            FROM ({scored})
+        ), best AS (
+            SELECT lid, oid, score, method FROM s WHERE score >= {threshold}
+            -- best score, then newest (an unknown date first, as before), then the lowest observation id
+            QUALIFY row_number() OVER (PARTITION BY lid ORDER BY score DESC, observed_at DESC NULLS FIRST, oid) = 1
+        )
+        SELECT l.listing_id, o.observation_id, b.score, b.method, b.lid, b.oid
+        FROM best b JOIN temp_rc_l l ON l.lid = b.lid JOIN temp_rc_o o ON o.oid = b.oid
         """
     )
+    drop_temp(con, "_temp_rc_site_hits", "_temp_rc_site_feat", "_temp_rc_org_sim")
     # provider-level website claims: same site, same person (or NPI)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_sp_cand AS
-        SELECT sl.listing_id, sp.observation_id, sl.score, l.name_text AS a, sp.provider_name AS b,
-               l.name_key AS a_key, sp.name_key AS b_key, l.last_parts AS a_parts, sp.last_parts AS b_parts,
-               (l.npi_ok IS NOT NULL AND l.npi_ok = sp.npi_ok) AS npi_eq
-        FROM temp_rc_site_links sl JOIN temp_rc_o s ON s.observation_id = sl.observation_id
+        SELECT sl.lid, sp.oid, sl.listing_id, sp.observation_id, sl.score, l.name_text AS a, sp.provider_name AS b,
+               l.name_key AS a_key, sp.name_key AS b_key, (l.npi_ok IS NOT NULL AND l.npi_ok = sp.npi_ok) AS npi_eq
+        FROM temp_rc_site_links sl JOIN temp_rc_o s ON s.oid = sl.oid
         JOIN temp_rc_o sp ON sp.kind = 'site_provider' AND sp.site_domain = s.site_domain AND sp.site_root = s.site_root
-        JOIN temp_rc_l l ON l.listing_id = sl.listing_id
+        JOIN temp_rc_l l ON l.lid = sl.lid
         WHERE (l.npi_ok IS NOT NULL AND l.npi_ok = sp.npi_ok) OR l.name_key = sp.name_key
            OR list_has_any(l.last_parts, sp.last_parts)
         """
@@ -265,7 +275,8 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_site_provider_links AS
-        SELECT c.listing_id, c.observation_id, c.score, CASE WHEN c.npi_eq THEN 'npi' ELSE 'website+name' END AS method
+        SELECT c.listing_id, c.observation_id, c.score, CASE WHEN c.npi_eq THEN 'npi' ELSE 'website+name' END AS method,
+               c.lid, c.oid
         FROM _temp_rc_sp_cand c LEFT JOIN temp_rc_name_match m ON m.a = c.a AND m.b = c.b
         WHERE c.npi_eq OR c.a_key = c.b_key OR m.ok
         """
@@ -273,70 +284,76 @@ def link_sites(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float,
 
 
 def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, workers: int) -> None:
-    """Links listing <-> practice report at provider, practice or phone level (temp_rc_report_links)."""
+    """Links listing <-> practice report at provider, practice or phone level (temp_rc_report_links).
+
+    One join of the blocked pairs to both sides (TEMP _temp_rc_rep_pairs) feeds the pairwise address/name
+    decisions, the practice-name similarity and the scoring; the score and level are decided in SQL.
+    """
+    # each block's pairs minus those an earlier block already gave: distinct pairs without a DISTINCT, and the
+    # columns ride along from the blocking join (no second join of millions of pairs back to both sides)
+    rep = ("(SELECT oid, observation_id, npi_ok, phone_key, addr_num, zip5, addr_key, name_key, provider_name, "
+           "last_parts, org_key FROM temp_rc_o WHERE kind = 'report')")
+    columns = """
+        SELECT l.lid, r.oid, l.listing_id, r.observation_id, l.org_key AS l_org, r.org_key AS o_org,
+               l.npi_ok = r.npi_ok AS npi_eq, l.phone_key = r.phone_key AS phone_eq,
+               l.addr_key = r.addr_key AS addr_eq, r.addr_num = l.addr_num AS num_eq, l.name_key = r.name_key AS name_eq,
+               -- the keys/names only where a pairwise decision can still matter (narrower rows at national scale)
+               CASE WHEN l.addr_key IS DISTINCT FROM r.addr_key THEN l.addr_key END AS a_key,
+               CASE WHEN l.addr_key IS DISTINCT FROM r.addr_key THEN r.addr_key END AS b_key,
+               CASE WHEN NOT coalesce(l.name_key = r.name_key, false) THEN l.name_text END AS a,
+               CASE WHEN NOT coalesce(l.name_key = r.name_key, false) THEN r.provider_name END AS b,
+               list_has_any(l.last_parts, r.last_parts) AS parts_overlap,
+               (r.npi_ok IS NOT NULL OR r.name_key IS NOT NULL) AS has_person,
+               (r.phone_key IS NOT NULL OR r.addr_key IS NOT NULL) AS has_location
+        FROM temp_rc_l l JOIN """ + rep + " r "
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _temp_rc_rep_cand AS
-        WITH rep AS (SELECT * FROM temp_rc_o WHERE kind = 'report')
-        SELECT DISTINCT listing_id, observation_id FROM (
-            SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r ON r.npi_ok = l.npi_ok
-            UNION ALL SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r ON r.phone_key = l.phone_key
-            UNION ALL SELECT l.listing_id, r.observation_id FROM temp_rc_l l JOIN rep r
-                ON r.addr_num = l.addr_num AND r.zip5 = l.zip5
+        "CREATE OR REPLACE TEMP TABLE _temp_rc_rep_pairs AS "
+        + columns + "ON r.npi_ok = l.npi_ok"
+        + " UNION ALL " + columns + "ON r.phone_key = l.phone_key WHERE NOT coalesce(l.npi_ok = r.npi_ok, false)"
+        + " UNION ALL " + columns + "ON r.addr_num = l.addr_num AND r.zip5 = l.zip5 "
+        "WHERE NOT coalesce(l.npi_ok = r.npi_ok, false) AND NOT coalesce(l.phone_key = r.phone_key, false)"
+    )
+    address_matches(con, prep, "SELECT a_key, b_key FROM _temp_rc_rep_pairs WHERE num_eq")
+    name_matches(con, prep, "SELECT a, b FROM _temp_rc_rep_pairs WHERE NOT name_eq AND parts_overlap")
+    scored = _with_org_similarity(con, "_temp_rc_rep_pairs", workers)
+    provider = combined_score_sql("0.0", "f_npi", "f_phone", "f_addr", "greatest(f_person, org)", "0.0")
+    practice = combined_score_sql("0.0", "0.0", "f_phone", "f_addr", "org", "0.0")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE temp_rc_report_links AS
+        WITH f AS (
+            SELECT x.lid, x.oid, x.listing_id, x.observation_id, x.org, x.has_person, x.has_location,
+                   {_flag("x.npi_eq")} AS f_npi, {_flag("x.phone_eq")} AS f_phone,
+                   {_flag("x.addr_eq OR coalesce(am.ok, false)")} AS f_addr,
+                   {_flag("x.name_eq OR coalesce(nm.ok, false)")} AS f_person
+            FROM ({scored}) x
+            LEFT JOIN temp_rc_addr_match am ON am.a_key = x.a_key AND am.b_key = x.b_key
+            LEFT JOIN temp_rc_name_match nm ON nm.a = x.a AND nm.b = x.b
+        ), s AS (
+            SELECT *, {provider} AS provider_score, {practice} AS practice_score FROM f
+        ), d AS (
+            SELECT lid, oid, listing_id, observation_id, f_npi > 0 AS npi, f_phone > 0 AS phone, f_addr > 0 AS addr,
+                   f_person > 0 OR org >= {_double(NAME_FLOOR)} AS by_name,
+                   CASE WHEN has_person AND (f_npi > 0 OR f_person > 0)
+                             AND (f_phone > 0 OR f_addr > 0 OR NOT has_location)
+                             AND provider_score >= {threshold} THEN 'provider'
+                        WHEN NOT has_person AND practice_score >= {threshold} THEN 'practice'
+                        WHEN f_phone > 0 THEN 'phone' END AS level,
+                   provider_score, practice_score
+            FROM s
         )
+        SELECT listing_id, observation_id,
+               CASE level WHEN 'provider' THEN provider_score WHEN 'practice' THEN practice_score
+                    ELSE {_double(1.0)} END AS score,
+               CASE WHEN level = 'phone' THEN 'phone'
+                    ELSE concat_ws('+', CASE WHEN npi THEN 'npi' END, CASE WHEN phone THEN 'phone' END,
+                                   CASE WHEN addr THEN 'address' END,
+                                   CASE WHEN NOT npi AND by_name THEN 'name' END) END AS method,
+               level, lid, oid
+        FROM d WHERE level IS NOT NULL
         """
     )
-    address_matches(
-        con, prep,
-        "SELECT l.addr_key AS a_key, r.addr_key AS b_key FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) "
-        "JOIN temp_rc_o r USING (observation_id) WHERE r.addr_num = l.addr_num",
-    )
-    name_matches(
-        con, prep,
-        "SELECT l.name_text AS a, r.provider_name AS b FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) "
-        "JOIN temp_rc_o r USING (observation_id) WHERE l.name_key <> r.name_key AND list_has_any(l.last_parts, r.last_parts)",
-    )
-    f = _fetch_with_org(
-        con,
-        """
-        SELECT c.listing_id, c.observation_id, l.org_key AS l_org, r.org_key AS o_org,
-               CASE WHEN l.npi_ok = r.npi_ok THEN 1.0 ELSE 0.0 END AS f_npi,
-               CASE WHEN l.phone_key = r.phone_key THEN 1.0 ELSE 0.0 END AS f_phone,
-               CASE WHEN l.addr_key = r.addr_key OR coalesce(am.ok, false) THEN 1.0 ELSE 0.0 END AS f_addr,
-               CASE WHEN l.name_key = r.name_key OR coalesce(nm.ok, false) THEN 1.0 ELSE 0.0 END AS f_person,
-               CASE WHEN r.npi_ok IS NOT NULL OR r.name_key IS NOT NULL THEN 1.0 ELSE 0.0 END AS has_person,
-               CASE WHEN r.phone_key IS NOT NULL OR r.addr_key IS NOT NULL THEN 1.0 ELSE 0.0 END AS has_location
-        FROM _temp_rc_rep_cand c JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o r USING (observation_id)
-        LEFT JOIN temp_rc_addr_match am ON am.a_key = l.addr_key AND am.b_key = r.addr_key
-        LEFT JOIN temp_rc_name_match nm ON nm.a = l.name_text AND nm.b = r.provider_name
-        """,
-        workers,
-    )
-    n = len(f["listing_id"])
-    zeros = np.zeros(n)
-    org = f["org"]
-    located = (f["f_phone"] > 0) | (f["f_addr"] > 0) | (f["has_location"] == 0)
-    identity = (f["f_npi"] > 0) | (f["f_person"] > 0)
-    provider_score = combined_score(zeros, f["f_npi"], f["f_phone"], f["f_addr"], np.maximum(f["f_person"], org), zeros)
-    practice_score = combined_score(zeros, zeros, f["f_phone"], f["f_addr"], org, zeros)
-    is_provider = (f["has_person"] > 0) & identity & located & (provider_score >= threshold)
-    is_practice = (f["has_person"] == 0) & (practice_score >= threshold)
-    is_phone = f["f_phone"] > 0
-    level = np.where(is_provider, "provider", np.where(is_practice, "practice", np.where(is_phone, "phone", "")))
-    score = np.where(is_provider, provider_score, np.where(is_practice, practice_score, 1.0))
-    npi, by_name = f["f_npi"] > 0, (f["f_person"] > 0) | (org >= NAME_FLOOR)
-    code = (npi * 8 + (f["f_phone"] > 0) * 4 + (f["f_addr"] > 0) * 2 + (~npi & by_name)).astype(np.int64)
-    methods = np.where(level == "phone", "phone", METHOD_BY_CODE[code]) if n else np.array([], dtype=object)
-    keep = level != ""
-    mask = pa.array(keep)
-    table = pa.table({
-        "listing_id": f["listing_id"].filter(mask).cast(pa.string()),
-        "observation_id": f["observation_id"].filter(mask).cast(pa.string()),
-        "score": pa.array(score[keep], pa.float64()),
-        "method": pa.array(methods[keep].tolist(), pa.string()),
-        "level": pa.array(level[keep].tolist(), pa.string()),
-    })
-    register_table(con, "temp_rc_report_links", table)
+    drop_temp(con, "_temp_rc_rep_pairs", "_temp_rc_org_sim")
 
 
 def link_directories(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
@@ -344,9 +361,9 @@ def link_directories(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_dir_cand AS
-        SELECT a.listing_id AS left_id, b.listing_id AS right_id, a.addr_key AS a_key, b.addr_key AS b_key,
+        SELECT a.lid AS left_lid, b.lid AS right_lid, a.addr_key AS a_key, b.addr_key AS b_key,
                (a.phone_key = b.phone_key) AS phone_eq
-        FROM temp_rc_l a JOIN temp_rc_l b ON a.npi_ok = b.npi_ok AND a.insurer <> b.insurer AND a.listing_id < b.listing_id
+        FROM temp_rc_l a JOIN temp_rc_l b ON a.npi_ok = b.npi_ok AND a.insurer <> b.insurer AND a.lid < b.lid
         WHERE a.role = 'audited' AND b.role = 'audited'  -- a reference directory is not another insurer
         """
     )
@@ -355,39 +372,65 @@ def link_directories(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_dir_links AS
         WITH s AS (
-            SELECT c.left_id, c.right_id, coalesce(c.phone_eq, false) AS phone_eq,
+            SELECT c.left_lid, c.right_lid, coalesce(c.phone_eq, false) AS phone_eq,
                    (c.a_key = c.b_key OR coalesce(m.ok, false)) AS addr_eq
             FROM _temp_rc_dir_cand c LEFT JOIN temp_rc_addr_match m ON m.a_key = c.a_key AND m.b_key = c.b_key
         )
-        SELECT left_id, right_id,
+        SELECT a.listing_id AS left_id, b.listing_id AS right_id,
                CASE WHEN phone_eq AND addr_eq THEN 1.0 ELSE 0.95 END AS score,
                CASE WHEN addr_eq AND phone_eq THEN 'npi+address+phone' WHEN addr_eq THEN 'npi+address'
-                    ELSE 'npi+phone' END AS method
-        FROM s WHERE phone_eq OR addr_eq
+                    ELSE 'npi+phone' END AS method,
+               s.left_lid, s.right_lid
+        FROM s JOIN temp_rc_l a ON a.lid = s.left_lid JOIN temp_rc_l b ON b.lid = s.right_lid
+        WHERE phone_eq OR addr_eq
         """
     )
 
 
 def link_all(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: float, workers: int = 2) -> pa.Table:
-    """Run every linker and return the links (left_id, right_id, score, method, level, kind) as one Arrow table."""
+    """Run every linker and return the links (left_id, right_id, score, method, level, kind) as one Arrow table.
+
+    TEMP temp_rc_links also carries the integer ids: lid (left listing), oid (right observation, NULL for a
+    directory link) and right_lid (right listing of a directory link, else NULL).
+    """
     link_sites(con, prep, threshold, workers)
     link_reports(con, prep, threshold, workers)
     link_directories(con, prep)
+    # a view, not a table: the per-kind link tables are what later stages read; this saves a copy of every link
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE temp_rc_links AS
-        SELECT listing_id AS left_id, observation_id AS right_id, score, method, 'practice' AS level, 'website' AS kind
+        CREATE OR REPLACE TEMP VIEW temp_rc_links AS
+        SELECT listing_id AS left_id, observation_id AS right_id, score, method, 'practice' AS level, 'website' AS kind,
+               lid, oid, CAST(NULL AS INTEGER) AS right_lid
         FROM temp_rc_site_links
-        UNION ALL SELECT listing_id, observation_id, score, method, 'provider', 'website' FROM temp_rc_site_provider_links
-        UNION ALL SELECT listing_id, observation_id, score, method, level, 'report' FROM temp_rc_report_links
-        UNION ALL SELECT left_id, right_id, score, method, 'directory', 'directory' FROM temp_rc_dir_links
+        UNION ALL SELECT listing_id, observation_id, score, method, 'provider', 'website', lid, oid, NULL
+        FROM temp_rc_site_provider_links
+        UNION ALL SELECT listing_id, observation_id, score, method, level, 'report', lid, oid, NULL FROM temp_rc_report_links
+        UNION ALL SELECT left_id, right_id, score, method, 'directory', 'directory', left_lid, NULL, right_lid
+        FROM temp_rc_dir_links
         """
     )
-    drop_temp(con, "_temp_rc_site_cand", "_temp_rc_site_scored", "_temp_rc_rep_cand", "_temp_rc_sp_cand", "_temp_rc_dir_cand",
+    drop_temp(con, "_temp_rc_site_cand", "_temp_rc_sp_cand", "_temp_rc_dir_cand",
               "_temp_rc_busy_sites")
-    return con.execute(
-        "SELECT left_id, right_id, score, method, level, kind FROM temp_rc_links ORDER BY kind, left_id, right_id"
-    ).to_arrow_table()
+    return _ordered(con.execute(
+        f"SELECT {', '.join(LINK_COLUMNS)}, ({ORDER_KEY_SQL}) AS _order FROM temp_rc_links"
+    ).to_arrow_table())
+
+
+# ORDER BY kind, left_id, right_id as one BIGINT: the integer ids sort as the string ids do (dense ranks of them),
+# and within a kind the right side is one id space. Sorting this key in numpy and gathering the rows once is
+# cheaper than DuckDB sorting every string payload.
+_KIND_RANK = {"directory": 0, "report": 1, "website": 2}
+ORDER_KEY_SQL = (
+    "CAST(CASE kind " + " ".join(f"WHEN '{k}' THEN {r}" for k, r in _KIND_RANK.items()) + " END AS BIGINT) * 2305843009213693952"
+    " + CAST(lid AS BIGINT) * 1073741824 + CAST(coalesce(oid, right_lid) AS BIGINT)"  # kind * 2^61 + lid * 2^30 + right (ids < 2^30)
+)
+
+
+def _ordered(table: pa.Table) -> pa.Table:
+    """The links without the _order column, in _order order (see ORDER_KEY_SQL)."""
+    order = np.argsort(table.column("_order").to_numpy())  # keys are unique: no stability needed
+    return table.drop_columns(["_order"]).take(pa.array(order))
 
 
 # Label-free calibration (Otsu, Fellegi-Sunter EM) lives in reconcile.calibrate; kept importable from here.

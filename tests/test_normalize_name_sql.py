@@ -75,6 +75,8 @@ def test_sql_keys_equal_parse_person(con, batch):
     "John Smith", "John A Smith", "John A. Smith, MD", "SMITH, JOHN A", "Smith, John A MD", "Dr. John Smith",
     "Dr. Mary K. Jones, MD", "KIMBERLY F. DALTON, M.D., FACP", "Hayett, Mark R DO, MPH", "Peter Whitwell, NP",
     "Harold Blackridge MD, FACP", "Margaret C. Radfield PA-C", "  Jane   Roe ,  LCSW ",
+    # a lone initial after "Last, First" is a middle or a suffix to nameparser: the key is first|last either way
+    "Smith, John V", "Whitwell, Jack I DO, MPH", "Salwood, Gerald I. MD", "Roe, Jane E",
 ])
 def test_common_forms_are_decided_in_sql(con, text):
     assert sql_keys(con, [text]) == {text: python_key(text)}
@@ -82,7 +84,7 @@ def test_common_forms_are_decided_in_sql(con, text):
 
 @pytest.mark.parametrize("text", [
     "Maria de la Cruz", "Smith Jr, John", "Robert (Bob) Jones", "José García", "Mary-Jane O'Neil", "Anh Do",
-    "John Paul Smith Jones", "Dr. Smith", "Judge Judy Smith", "Smith, John V", "John\tSmith", "John Smith; MD",
+    "John Paul Smith Jones", "Dr. Smith", "Judge Judy Smith", "John\tSmith", "John Smith; MD",
     "", "MD", "Smith, MD", "John Smith, MD, Cardiology",
 ])
 def test_unusual_forms_are_left_to_python(con, text):

@@ -13,6 +13,7 @@ finds every bad row with its exact line number (`_load_staged`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -34,6 +35,15 @@ from warehouse.schema import (
 )
 
 LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
+
+# DuckDB's memory cap while loading (restored afterwards); it spills to its temp directory beyond it. DuckDB's
+# own default is 80% of RAM, which let the loader reach ~2 GB of RSS on a 1 GiB QHP file. The readers below are
+# sized to work under it: read_json keeps DuckDB's 16 MiB object limit (a 2x buffer per thread; a longer line
+# fails the fast reads and is taken by the line-exact path) and the line reader's buffer is 64 MiB, not
+# 16 x max_line_size = 1 GiB.
+LOAD_MEMORY_LIMIT = "512MB"
+MAX_OBJECT = 16 * 1024 * 1024
+MAX_LINE = 64 * 1024 * 1024
 
 
 class LoadError(Exception):
@@ -145,7 +155,7 @@ def _json_source(path: str, kind: str) -> str:
     """FROM item parsing a JSON Lines file into the kind's columns (DuckDB's parallel reader)."""
     return (
         f"read_json({_quote(path)}, columns={_columns_sql(kind)}, format='newline_delimited', "
-        "maximum_object_size=67108864)"
+        f"maximum_object_size={MAX_OBJECT})"
     )
 
 
@@ -186,7 +196,7 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: str, kind: str, exact_line
     con.execute(
         "CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _row, line "
         "FROM read_csv(?, columns={'line': 'VARCHAR'}, header=false, delim=E'\\x01', quote='', "
-        "escape='', auto_detect=false, max_line_size=67108864, strict_mode=false)",
+        f"escape='', auto_detect=false, max_line_size={MAX_LINE}, buffer_size={MAX_LINE}, strict_mode=false)",
         [path],
     )
     con.execute(
@@ -229,8 +239,53 @@ def load_file(
     kind: str,
     run_id: str | None = None,
     source: str = "",
+    memory_limit: str | None = LOAD_MEMORY_LIMIT,
 ) -> FileLoad:
-    """Load one landing file in one transaction; skip it if its sha256 was loaded before."""
+    """Load one landing file in one transaction; skip it if its sha256 was loaded before.
+
+    A file-backed warehouse at DuckDB's default limit (80% of RAM) loads under `memory_limit` and gets the
+    default back after; an in-memory warehouse, a limit the caller chose, or `memory_limit=None` is left as is.
+    """
+    if load_cap(con, memory_limit) is None:
+        return _load_file(con, path, kind, run_id, source)
+    try:
+        con.execute(f"SET memory_limit = {_quote(str(memory_limit))}")
+    except duckdb.Error:  # more already in use than the cap, or not a size: load as the connection is
+        return _load_file(con, path, kind, run_id, source)
+    try:
+        return _load_file(con, path, kind, run_id, source)
+    finally:
+        try:
+            con.execute("RESET memory_limit")
+        except duckdb.Error:
+            pass  # the connection is unusable; the caller hears of it on its next statement
+
+
+@functools.cache
+def _default_memory_limit() -> str:
+    """DuckDB's default memory limit as it shows it (the same for every database in this process)."""
+    with duckdb.connect() as con:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+
+def load_cap(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> str | None:
+    """The memory limit a load on this connection runs under (None: the connection's own is kept).
+
+    Only a file-backed warehouse whose limit nobody set is capped: an in-memory warehouse's tables live in that
+    memory, so a cap would bound the data itself, and a limit the caller chose is theirs. (Shown values are
+    rounded, so the default is recognised by its shown value.)
+    """
+    if memory_limit is None:
+        return None
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    if not path or not path[0]:
+        return None
+    at_default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == _default_memory_limit()
+    return memory_limit if at_default else None
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, path: str, kind: str, run_id: str | None, source: str) -> FileLoad:
+    """load_file under the memory limit already set."""
     if kind not in KINDS:
         raise LoadError(f"{path}: unknown landing kind {kind!r} (expected one of {', '.join(KINDS)})")
     try:
@@ -424,10 +479,12 @@ def load_landing(
     root: str,
     run_id: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    memory_limit: str | None = LOAD_MEMORY_LIMIT,
 ) -> LoadSummary:
     """Load every not-yet-loaded landing file under root; a bad file is reported, the rest load.
 
-    `progress(done, total, path)` is called before each file (for progress bars).
+    `progress(done, total, path)` is called before each file (for progress bars); `memory_limit` caps
+    DuckDB during each file's load (see `load_file`).
     """
     summary = LoadSummary()
     files = landing_files(root)
@@ -435,7 +492,7 @@ def load_landing(
         if progress:
             progress(done, len(files), path)
         try:
-            summary.files.append(load_file(con, path, kind, run_id=run_id, source=source))
+            summary.files.append(load_file(con, path, kind, run_id=run_id, source=source, memory_limit=memory_limit))
         except LoadError as exc:
             summary.errors.append(str(exc))
     return summary

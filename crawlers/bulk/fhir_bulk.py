@@ -26,7 +26,13 @@ import fsspec
 from crawlers.bulk.compute import compute_connection
 from crawlers.bulk.sources import BulkFile, BulkSourceError, resolve_files
 from crawlers.config import CrawlConfig, DirectoryConfig
-from crawlers.landing import slugify, utcnow_iso, write_records
+from crawlers.landing import (
+    LANDING_PARQUET,
+    is_local,
+    slugify,
+    utcnow_iso,
+    write_records,
+)
 
 NEWPATIENTS_URLS = (
     "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/newpatients",
@@ -277,24 +283,29 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
         target = f"{landing_root.rstrip('/')}/listings/{slugify(directory.insurer)}/{run_id}.parquet"
         fs, fs_path = fsspec.core.url_to_fs(target)
         fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
-        local_out = f"{tmp}/listings.parquet"
+        # A local landing folder gets the file written in place (as .tmp, renamed below), not copied afterwards.
+        local_out = fs_path + ".tmp" if is_local(fs) else f"{tmp}/listings.parquet"
         role = directory.role.replace("'", "''")
-        copy = f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out}' (FORMAT parquet)"
+        copy = (f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out.replace(chr(39), chr(39) * 2)}' "
+                f"({LANDING_PARQUET})")
         register_views(con, result.files)
         try:  # one typed pass in the normal case; only a file DuckDB rejects is probed and read loosely
-            con.execute(copy)
+            written = con.execute(copy).fetchone()
         except duckdb.Error:
             rejected = rejected_files(con, result.files)
             quarantine = _quarantine_records(result.files, rejected)
             register_views(con, result.files, fallback=rejected)
             try:
-                con.execute(copy)
+                written = con.execute(copy).fetchone()
             except duckdb.Error as exc:
                 con.close()
+                if is_local(fs) and fs.exists(local_out):
+                    fs.rm(local_out)  # no half-written .tmp left in the landing folder
                 raise BulkSourceError(f"{directory.url}: cannot read the bulk files: {str(exc).splitlines()[0]}") from None
-        result.listings = int(con.execute(f"SELECT count(*) FROM read_parquet('{local_out}')").fetchone()[0])
+        result.listings = int(written[0]) if written else 0
         con.close()
-        fs.put_file(local_out, fs_path + ".tmp")
+        if local_out != fs_path + ".tmp":
+            fs.put_file(local_out, fs_path + ".tmp")
         fs.mv(fs_path + ".tmp", fs_path)
         result.landing_files.append(target)
         if quarantine:

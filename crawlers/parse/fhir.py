@@ -82,12 +82,28 @@ def parse_bundle(data: Any) -> Page:
 
 
 def role_references(role: dict[str, Any]) -> list[str]:
-    """Every `Type/id` a PractitionerRole points at (practitioner, locations, organization, services, networks)."""
-    refs: list[str | None] = [_ref(role.get("practitioner")), _ref(role.get("organization"))]
-    refs += [_ref(r) for r in role.get("location") or []]
-    refs += [_ref(r) for r in role.get("healthcareService") or []]
-    refs += [ref_key((ext.get("valueReference") or {}).get("reference")) for ext in _extensions(role, (NETWORK_EXT,))]
-    return [r for r in refs if r and r.split("/")[0] in REFERENCED_TYPES]
+    """Every `Type/id` a PractitionerRole points at (practitioner, locations, organization, services, networks).
+
+    Written as plain loops: the crawler runs it for every role of every page.
+    """
+    references: list[Any] = []
+    for name in ("practitioner", "organization"):
+        value = role.get(name)
+        if isinstance(value, dict):
+            references.append(value.get("reference"))
+    for name in ("location", "healthcareService"):
+        for value in role.get(name) or []:
+            if isinstance(value, dict):
+                references.append(value.get("reference"))
+    for ext in role.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == NETWORK_EXT:
+            references.append((ext.get("valueReference") or {}).get("reference"))
+    keys = []
+    for reference in references:
+        key = ref_key(reference)
+        if key and key.partition("/")[0] in REFERENCED_TYPES:
+            keys.append(key)
+    return keys
 
 
 def missing_references(roles: Iterable[dict[str, Any]], known: Callable[[str], bool]) -> dict[str, list[str]]:
@@ -96,7 +112,7 @@ def missing_references(roles: Iterable[dict[str, Any]], known: Callable[[str], b
     for role in roles:
         for key in role_references(role):
             if not known(key):
-                kind, rid = key.split("/", 1)
+                kind, _, rid = key.partition("/")
                 missing.setdefault(kind, {})[rid] = None
     return {kind: list(ids) for kind, ids in missing.items()}
 

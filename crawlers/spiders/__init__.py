@@ -1,9 +1,11 @@
-"""Directory spiders and their shared parts: the config-driven base spider and the backoff retry middleware."""
+"""Directory spiders and their shared parts: the config-driven base spider, the backoff retry middleware and a
+spider loader that imports only the spider it runs."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib
 import time
 from typing import Any
 
@@ -11,17 +13,60 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
+from scrapy.interfaces import ISpiderLoader
 from scrapy.utils.response import response_status_message
 from twisted.internet.error import (
     ConnectError, ConnectionDone, ConnectionLost, ConnectionRefusedError, DNSLookupError, TCPTimedOutError,
     TimeoutError as TwistedTimeoutError,
 )
 from twisted.web.client import ResponseFailed
+from zope.interface import implementer
 
 from crawlers.config import Config, ConfigError, DirectoryConfig, load_config
 from crawlers.landing import new_run_id
 from crawlers.parse import quarantine_record
 from crawlers.settings import settings_from_config
+
+
+# name -> "module:Class" of every spider (tests check it matches what walking SPIDER_MODULES finds). Loading one
+# spider then imports its module only: the site crawler's extraction stack, pyarrow or httpx are not start-up
+# costs of a crawl that does not use them.
+SPIDERS = {
+    "fhir_directory": "crawlers.spiders.fhir:FhirDirectorySpider",
+    "html_directory": "crawlers.spiders.html_directory:HtmlDirectorySpider",
+    "practice_sites": "crawlers.spiders.practice_sites:PracticeSitesSpider",
+    "qhp_directory": "crawlers.spiders.qhp:QhpDirectorySpider",
+}
+
+
+@implementer(ISpiderLoader)
+class LazySpiderLoader:
+    """Scrapy spider loader (SPIDER_LOADER_CLASS) over the SPIDERS registry: imports a spider's module on load."""
+
+    def __init__(self, registry: dict[str, str] | None = None) -> None:
+        """Keep the name -> "module:Class" registry."""
+        self.registry = dict(registry or SPIDERS)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LazySpiderLoader:
+        """Build for Scrapy (the registry does not depend on settings)."""
+        return cls()
+
+    def load(self, spider_name: str) -> type[scrapy.Spider]:
+        """The spider class named `spider_name` (KeyError like Scrapy's loader when unknown)."""
+        target = self.registry.get(spider_name)
+        if target is None:
+            raise KeyError(f"Spider not found: {spider_name}")
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def list(self) -> list[str]:
+        """Names of the available spiders."""
+        return sorted(self.registry)
+
+    def find_by_request(self, request: Request) -> list[str]:
+        """Names of the spiders that handle `request` (loads them all; only `scrapy fetch/shell` ask)."""
+        return [name for name in self.list() if self.load(name).handles_request(request)]
 
 
 RETRY_EXCEPTIONS = (TwistedTimeoutError, TCPTimedOutError, ConnectError, ConnectionRefusedError, ConnectionDone,

@@ -68,13 +68,23 @@ class ResourceSpool:
         self.seen: set[str] = set()
         self.pages = 0
 
-    def _write(self, kind: str, resource: dict[str, Any]) -> None:
-        """Append one resource line to its type's file."""
+    def _handle(self, kind: str) -> IO[bytes]:
+        """The open NDJSON file of one resource type (created on first use)."""
         handle = self.handles.get(kind)
         if handle is None:
             self.folder = self.folder or tempfile.mkdtemp(prefix="gc-fhir-spool-", dir=self.parent)
             handle = self.handles[kind] = open(os.path.join(self.folder, f"{kind}.ndjson"), "wb")  # noqa: SIM115
-        handle.write(orjson.dumps(resource) + b"\n")
+        return handle
+
+    def _write(self, kind: str, resource: dict[str, Any]) -> None:
+        """Append one resource line to its type's file."""
+        self._handle(kind).write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+
+    def _flush(self, lines: dict[str, list[bytes]]) -> None:
+        """Append a page's encoded lines to their types' files (one write per type per page)."""
+        for kind, encoded in lines.items():
+            if encoded:
+                self._handle(kind).write(b"".join(encoded))
 
     def add(self, key: str, resource: dict[str, Any]) -> None:
         """Spool a referenced resource once (the first copy seen wins), and the role-contained ones it carries."""
@@ -85,17 +95,37 @@ class ResourceSpool:
         self._write(kind, resource)
 
     def add_page(self, page: Page, url: str, fetched_at: str, sha256: str) -> None:
-        """Spool a search page: its roles (tagged with page and position) and every resource it included."""
+        """Spool a search page: its roles (tagged with page and position) and every resource it included.
+
+        Lines are encoded per resource but written once per type per page; a role's `_page`/`_pos` tags are
+        spliced into its encoded bytes instead of copying the dict (one page holds thousands of resources).
+        """
         self.pages += 1
         self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+        seen, wanted, dumps, newline = self.seen, API_COLUMNS, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        lines: dict[str, list[bytes]] = {}
         for key, resource in page.resources.items():
-            if resource["resourceType"] != "PractitionerRole":
-                self.add(key, resource)
+            kind = resource["resourceType"]
+            if kind == "PractitionerRole" or key in seen or kind not in wanted:
+                continue
+            seen.add(key)
+            lines.setdefault(kind, []).append(dumps(resource, option=newline))
+        roles = lines.setdefault("PractitionerRole", [])
+        contained: list[tuple[str, dict[str, Any]]] = []
         for position, role in enumerate(page.roles):
-            self._write("PractitionerRole", {**role, "_page": self.pages, "_pos": position})
+            encoded = dumps(role, option=newline)
+            if b'"_page"' in encoded or b'"_pos"' in encoded:  # never in FHIR; keep the tags' meaning if it happens
+                encoded = dumps({**role, "_page": self.pages, "_pos": position}, option=newline)
+            else:
+                encoded = b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, encoded[1:])
+            roles.append(encoded)
+            if "contained" in role:
+                contained.append((str(role.get("id")), role))
+        self._flush(lines)
+        for role_id, role in contained:
             for inner in role.get("contained") or []:  # `#id` references resolve to `<role id>#<id>`
                 if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
-                    local = {**inner, "id": f"{role.get('id')}#{inner['id']}"}
+                    local = {**inner, "id": f"{role_id}#{inner['id']}"}
                     self.add(f"{inner['resourceType']}/{local['id']}", local)
 
     def close(self) -> list[BulkFile]:

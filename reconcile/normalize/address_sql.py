@@ -18,10 +18,11 @@ from reconcile.normalize.address import (
     DIRECTIONALS,
     ORDINAL_WORDS,
     UNIT_DESIGNATORS,
+    _states,
     _suffixes,
 )
 
-__all__ = ["SIMPLE_STREET_CHARS", "SIMPLE_STREET_CHARS_COMMA", "street_statements"]
+__all__ = ["SIMPLE_STREET_CHARS", "SIMPLE_STREET_CHARS_COMMA", "one_line_split_statements", "street_statements"]
 
 SIMPLE_STREET_CHARS = "[A-Za-z0-9 .#']+"  # no line breaks, '/', '-' or non-ASCII: those go to Python
 SIMPLE_STREET_CHARS_COMMA = "[A-Za-z0-9 .#',]+"  # one comma allowed before a unit ("12 Main St, Ste 4")
@@ -135,4 +136,39 @@ def street_statements(source: str, target: str, column: str = "a") -> list[str]:
         f"DROP TABLE IF EXISTS temp.{target}_tok",
         f"DROP TABLE IF EXISTS temp.{target}_w",
         f"DROP TABLE IF EXISTS temp.{target}_suffix",
+    ]
+
+
+# "12 Main St., Ste 4, St. Louis, MO 63101[-1234]": street segments, a city of letters, a state code and a ZIP, each
+# separated by exactly ", " (one space between words, no leading/trailing space, ASCII only).
+_SEGMENT = "[A-Za-z0-9#'][A-Za-z0-9.#']*(?: [A-Za-z0-9#'][A-Za-z0-9.#']*)*"
+_CITY = "[A-Za-z][A-Za-z.']*(?: [A-Za-z][A-Za-z.']*)*"
+ONE_LINE_RE = f"({_SEGMENT}(?:, {_SEGMENT})*), ({_CITY}), ([A-Za-z]{{2}}) ([0-9]{{5}})(?:-[0-9]{{4}})?"
+
+
+def one_line_split_statements(source: str, target: str, column: str = "v") -> list[str]:
+    """SQL creating TEMP table `target` (column, a, c, s, z) for the one-line addresses of `source` it decides.
+
+    Writes exactly what ``reconcile.normalize.address._split_last_line`` returns for the common website form
+    "STREET[, MORE], CITY, ST 12345": upper-cased, dots dropped, the state code as given (when it is one), the
+    ZIP's first five digits. A city starting with a unit designator or an ordinal word, and every other shape,
+    is left out (Python splits those). Equality is property-tested in tests/test_normalize_one_line_sql.py.
+    """
+    codes = ", ".join(f"({_literal(k)})" for k, v in sorted(_states().items()) if len(k) == 2 and k == v)
+    not_first = _literal("(?:" + "|".join(sorted({*UNIT_DESIGNATORS, *ORDINAL_WORDS})) + ")")
+    return [
+        f"CREATE OR REPLACE TEMP TABLE {target}_codes AS SELECT * FROM (VALUES {codes}) t(code)",
+        f"""
+        CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT {column}, upper(replace(g['1'], '.', '')) AS a, upper(replace(g['2'], '.', '')) AS c,
+               upper(g['3']) AS s, g['4'] AS z
+        FROM (
+            SELECT {column}, regexp_extract({column}, {_literal('^' + ONE_LINE_RE + '$')}, ['1', '2', '3', '4']) AS g
+            FROM {source} WHERE {column} IS NOT NULL AND regexp_full_match({column}, {_literal(ONE_LINE_RE)})
+        )
+        WHERE upper(g['3']) IN (SELECT code FROM {target}_codes)
+          AND NOT regexp_full_match(upper(replace(replace(split_part(g['2'], ' ', 1), '.', ''), chr(39), '')),
+                                    {not_first})
+        """,
+        f"DROP TABLE IF EXISTS temp.{target}_codes",
     ]

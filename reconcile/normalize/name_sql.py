@@ -117,6 +117,6 @@ def simple_name_statements(source: str, target: str, column: str = "v") -> list[
     FROM {target}_words
     WHERE regexp_full_match(g, {given}) AND {ok("g")} AND regexp_full_match(l, {surname}) AND {ok("l")}
       AND (m = '' OR (regexp_full_match(m, {given}) AND {ok("m")})
-           OR (NOT comma AND regexp_full_match(m, {initial})))
+           OR regexp_full_match(m, {initial}))
     """
     return [split, words, keys, f"DROP TABLE IF EXISTS temp.{target}_split", f"DROP TABLE IF EXISTS temp.{target}_words"]
