@@ -33,13 +33,16 @@ and what to ask.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.normalize.accepting import takes_new_patients
 from reconcile.normalize.address import parse_address
@@ -315,13 +318,14 @@ def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = Non
     contacts = contacts or {}
     memo = Memo()
     chunks: dict[str, list[pa.Array]] = {c: [] for c in ACTION_COLUMNS}
-    for start in range(0, inputs.num_rows, _CHUNK_ROWS):
-        # Row dicts only for one slice at a time: at national scale the whole table as dicts costs gigabytes.
-        actions = [recommend(r, types.get(r.get("listing_id"), set()), contacts.get(str(r.get("listing_id"))),
-                             threshold, memo) for r in inputs.slice(start, _CHUNK_ROWS).to_pylist()]
-        chunks["recommended_action"].append(pa.array([a.action for a in actions], pa.string()))
-        chunks["proposed_value"].append(pa.array([a.proposed_value for a in actions], pa.string()))
-        chunks["action_reason"].append(pa.array([a.reason for a in actions], pa.string()))
+    with _no_cyclic_gc():
+        for start in range(0, inputs.num_rows, _CHUNK_ROWS):
+            # Row dicts only for one slice at a time: at national scale the whole table as dicts costs gigabytes.
+            actions = [recommend(r, types.get(r.get("listing_id"), ()), contacts.get(str(r.get("listing_id"))),
+                                 threshold, memo) for r in inputs.slice(start, _CHUNK_ROWS).to_pylist()]
+            chunks["recommended_action"].append(pa.array([a.action for a in actions], pa.string()))
+            chunks["proposed_value"].append(pa.array([a.proposed_value for a in actions], pa.string()))
+            chunks["action_reason"].append(pa.array([a.reason for a in actions], pa.string()))
     for name in ACTION_COLUMNS:
         base = base.append_column(name, pa.chunked_array(chunks[name], pa.string()))
     return base
@@ -330,14 +334,40 @@ def add_actions(findings: pa.Table, contacts: Mapping[str, Contact] | None = Non
 _CHUNK_ROWS = 32_768
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the rules run, then restore its previous state.
+
+    Every row dict, Action and reason string is freed by reference counting (the rules build no cycles), but their
+    sheer number keeps triggering full collections that rescan every live object of the run (the contacts, the memo):
+    a quarter to a third of the rules' time at scale. Memory is unchanged; only the collector's scans are skipped.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# The only finding types on a listing that the rules look at (recommend: unreachable beside stale_listing).
+_CONTEXT_TYPES = ("unreachable", "stale_listing")
+
+
 def _listing_types(inputs: pa.Table) -> dict[Any, set[str]]:
-    """Finding types per listing id over all rows (as recommend_all gathers them), read column-wise."""
-    n = inputs.num_rows
-    ids = inputs.column("listing_id").to_pylist() if "listing_id" in inputs.column_names else [None] * n
-    kinds = inputs.column("finding_type").to_pylist() if "finding_type" in inputs.column_names else [None] * n
+    """Finding types per listing id, limited to _CONTEXT_TYPES (all recommend reads), read column-wise.
+
+    Listings with neither type are left out (callers default to no types): the same actions as recommend_all's
+    full per-listing sets, without a Python set for every listing of a national run.
+    """
+    if "listing_id" not in inputs.column_names or "finding_type" not in inputs.column_names:
+        return {}
+    kinds = inputs.column("finding_type").cast(pa.string())  # dictionary / large_string columns alike
+    context = inputs.filter(pc.is_in(kinds, pa.array(_CONTEXT_TYPES)))
     types: dict[Any, set[str]] = {}
-    for listing_id, kind in zip(ids, kinds):
-        types.setdefault(listing_id, set()).add(str(kind or ""))
+    for listing_id, kind in zip(context.column("listing_id").to_pylist(), context.column("finding_type").to_pylist()):
+        types.setdefault(listing_id, set()).add(kind)
     return types
 
 

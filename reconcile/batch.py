@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
@@ -103,6 +104,12 @@ LISTING_NAME_SQL = (
     "ELSE nullif(trim(provider_name), '') END"
 )
 
+
+# The listing columns the stage reads (plus name_text): not the wide `plans`/`raw` JSON, copied for nothing before.
+SOURCE_LISTING_COLUMNS = (
+    "listing_id", "insurer", "role", "directory_kind", "npi", "provider_name", "practice_name", "address", "city",
+    "state", "zip", "phone", "accepting_status", "networks", "website", "last_updated", "source_url", "fetched_at",
+)
 
 # A reference directory (NPPES: ~9M NPIs) only matters for the NPIs the audited directories list.
 REFERENCE_SCOPE_SQL = (
@@ -590,7 +597,8 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     vc = pa.string()
     # the reference scope's NPI subquery costs a second pass over every listing: only when there is a reference
     scoped = con.execute("SELECT EXISTS (SELECT 1 FROM listings WHERE role = 'reference')").fetchone()[0]
-    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_l AS SELECT *, " + LISTING_NAME_SQL + " AS name_text FROM listings "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE temp_rc_src_l AS SELECT {', '.join(SOURCE_LISTING_COLUMNS)}, "
+                + LISTING_NAME_SQL + " AS name_text FROM listings "
                 + (REFERENCE_SCOPE_SQL if scoped else ""))
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_src_o AS SELECT * FROM observations")
     _normalize_npis(con)
@@ -638,12 +646,23 @@ def _lookup_joins(t: str, name: str, url: str) -> str:
         LEFT JOIN temp_rc_acc ac ON ac.v = {t}.accepting_status"""
 
 
+def dense_ids(con: duckdb.DuckDBPyConnection, source: str, id_column: str, key: str, name: str) -> None:
+    """TEMP table `name` (id_column, key): each distinct (NOT NULL) id numbered 1..n in id order, like dense_rank.
+
+    Ranking the distinct ids alone sorts one string column; a dense_rank window on the wide source table would
+    sort every payload column with it (the costliest statement of the stage at national scale).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {id_column}, CAST(row_number() OVER "
+                f"(ORDER BY {id_column}) AS INTEGER) AS {key} FROM (SELECT DISTINCT {id_column} FROM {source})")
+
+
 def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
     """Join the normalized values back onto the listings (TEMP table temp_rc_l, one row per listing)."""
+    dense_ids(con, "temp_rc_src_l", "listing_id", "lid", "_temp_rc_lid")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_l AS
-        SELECT l.listing_id, CAST(dense_rank() OVER (ORDER BY l.listing_id) AS INTEGER) AS lid,
+        SELECT l.listing_id, r.lid,
                l.insurer, coalesce(l.role, 'audited') AS role, l.directory_kind, l.npi,
                n.npi_ok, l.provider_name, l.name_text, nm.name_key, nm.last_parts, l.practice_name, g.org_key,
                l.address, l.city, l.state, CAST(l.zip AS VARCHAR) AS zip,
@@ -652,19 +671,21 @@ def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
                a.addr_key, a.addr_num, a.zip5, l.phone, p.phone_key,
                l.website, u.site_domain, u.site_root, l.accepting_status, ac.status AS status, ac.takes,
                l.networks, l.last_updated, l.source_url, l.fetched_at, ic.canonical AS insurer_canonical
-        FROM temp_rc_src_l l
+        FROM temp_rc_src_l l JOIN _temp_rc_lid r USING (listing_id)
         """ + _lookup_joins("l", "l.name_text", "l.website") + """
         LEFT JOIN temp_rc_ins ic ON ic.v = l.insurer
         """
     )
+    drop_temp(con, "_temp_rc_lid")
 
 
 def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Normalized observations (temp_rc_o) plus their exploded phones, addresses, names and insurer lists."""
+    dense_ids(con, "temp_rc_src_o", "observation_id", "oid", "_temp_rc_oid")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o AS
-        SELECT o.observation_id, CAST(dense_rank() OVER (ORDER BY o.observation_id) AS INTEGER) AS oid, o.source,
+        SELECT o.observation_id, r.oid, o.source,
                CASE WHEN o.source <> 'website' THEN 'report'
                     WHEN nullif(trim(o.provider_name), '') IS NULL THEN 'site' ELSE 'site_provider' END AS kind,
                n.npi_ok, o.provider_name, nm.name_key, nm.last_parts, o.practice_name, g.org_key,
@@ -677,9 +698,10 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
                o.phones, o.addresses, o.providers, o.departed_providers, o.insurers_accepted, o.insurers_not_accepted,
                coalesce(o.site_url, o.evidence_url) AS site_url, o.evidence_url, o.evidence_text, o.evidence_sha256,
                o.observed_at, least(greatest(coalesce(o.confidence, 1.0), 0.0), 1.0) AS extraction_confidence
-        FROM temp_rc_src_o o
+        FROM temp_rc_src_o o JOIN _temp_rc_oid r USING (observation_id)
         """ + _lookup_joins("o", "o.provider_name", "(CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)")
     )
+    drop_temp(con, "_temp_rc_oid")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_phone AS

@@ -121,10 +121,17 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
     )
     con.execute(
         """
+        CREATE OR REPLACE TEMP TABLE _temp_rc_site_addr_shown AS
+        SELECT observation_id, string_agg(DISTINCT raw, ' | ' ORDER BY raw) AS shown
+        FROM temp_rc_o_addr WHERE observation_id IN (SELECT observation_id FROM temp_rc_site_links) GROUP BY observation_id
+        """
+    )
+    # What a site shows depends on the page only (above, once per page); whether it matches depends on the listing.
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _temp_rc_site_addr_hit AS
         SELECT sl.listing_id, sl.observation_id,
-               bool_or(a.addr_key = l.addr_key OR coalesce(m.ok, false)) AS hit,
-               string_agg(DISTINCT a.raw, ' | ' ORDER BY a.raw) AS shown
+               bool_or(a.addr_key = l.addr_key OR coalesce(m.ok, false)) AS hit
         FROM temp_rc_site_links sl JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o_addr a ON a.observation_id = sl.observation_id
         LEFT JOIN temp_rc_addr_match m ON m.a_key = l.addr_key AND m.b_key = a.addr_key
         WHERE l.addr_key IS NOT NULL GROUP BY ALL
@@ -175,9 +182,10 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                    CASE WHEN o.correct_location THEN l.address_display ELSE 'not at this address' END,
                    {REPORT_STRENGTH_SQL}, {_obs_cols()}
             FROM {report} WHERE k.level IN ('provider', 'practice') AND o.correct_location IS NOT NULL""",
-        f"""SELECT l.listing_id, 'address', {TIER_WEBSITE}, 1, NOT h.hit, h.shown, 0.85, {_obs_cols()}
+        f"""SELECT l.listing_id, 'address', {TIER_WEBSITE}, 1, NOT h.hit, sa.shown, 0.85, {_obs_cols()}
             FROM {site_practice} JOIN _temp_rc_site_addr_hit h ON h.listing_id = k.listing_id
-                 AND h.observation_id = k.observation_id""",
+                 AND h.observation_id = k.observation_id
+            JOIN _temp_rc_site_addr_shown sa ON sa.observation_id = k.observation_id""",
         # provider at location -------------------------------------------------------------------------------------
         f"""SELECT l.listing_id, 'provider', {TIER_REPORT}, 0,
                    o.call_outcome = 'not_at_location' OR o.provider_at_location = false,
@@ -262,7 +270,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
         FROM best b JOIN temp_rc_o o USING (observation_id)
         """
     )
-    drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_ins", "_temp_rc_rep_roster",
+    drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_site_addr_shown", "_temp_rc_ins", "_temp_rc_rep_roster",
               "_temp_rc_roster_pairs")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.actions import action_contacts, add_actions
 from reconcile.batch import Prepared, prepare
@@ -58,7 +59,11 @@ def _drop_temp_tables(con: duckdb.DuckDBPyConnection, keep: tuple[str, ...] = ()
 
 
 def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Per listing and field: the listing's value and the deciding evidence's value (listing history)."""
+    """Per listing and field: the listing's value and the deciding evidence's value (listing history).
+
+    Ordered by listing_id, field: temp_rc_l's integer lid is dense and in listing_id order (reconcile.batch), so
+    sorting on it gives the same order as the strings at a fraction of the cost.
+    """
     return con.execute(
         """
         SELECT v.listing_id, l.insurer, v.field,
@@ -68,7 +73,7 @@ def _observed_values(con: duckdb.DuckDBPyConnection) -> pa.Table:
                v.observed_value, NOT v.contradicts AS agrees, v.source AS evidence_source,
                v.observation_id, v.observed_at
         FROM temp_rc_verdict v JOIN temp_rc_l l USING (listing_id) WHERE l.role = 'audited'
-        ORDER BY v.listing_id, v.field
+        ORDER BY l.lid, v.field
         """
     ).to_arrow_table()
 
@@ -139,9 +144,8 @@ def _after_link(con: duckdb.DuckDBPyConnection, prep: Prepared, links: pa.Table,
                                     with_call_metrics(con, as_of, compute_metrics(con, as_of, settings.stale_days)))
         findings = pending.result()  # "metrics" includes waiting for the actions still being written
     timings["metrics"] = time.perf_counter() - start
-    checked = con.execute(
-        "SELECT count(DISTINCT listing_id) FROM temp_rc_verdict JOIN temp_rc_l USING (listing_id) WHERE role = 'audited'"
-    ).fetchone()[0]
+    # The observed values are exactly the audited listings' verdicts: count their listings instead of a second join.
+    checked = pc.count_distinct(observed.column("listing_id")).as_py() if observed.num_rows else 0
     counts.update(links=links.num_rows, findings=findings.num_rows)
     _drop_temp_tables(con)
     return ReconcileResult(as_of=as_of, links=links, findings=findings, metrics=metrics, observed_values=observed,

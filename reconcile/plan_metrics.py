@@ -27,12 +27,17 @@ import pyarrow as pa
 from reconcile.metrics import METRIC_COLUMNS, rows_to_table
 from reconcile.stats import wilson_interval
 
-__all__ = ["plan_accuracy_rows", "plan_metrics", "with_plan_metrics", "PLAN_OF_LISTING_SQL"]
+__all__ = ["plan_accuracy_rows", "plan_metrics", "with_plan_metrics", "PLAN_OF_LISTING_SQL", "plan_of_listing_sql"]
 
-# One row per (listing_id, plan) for the audited listings of the `listings` view.
-PLAN_OF_LISTING_SQL = """
+def plan_of_listing_sql(only: str = "") -> str:
+    """SQL: one row per (listing_id, insurer, plan) of the audited listings, optionally only listing ids IN `only`.
+
+    `only` (a SQL subquery of listing ids) lets a caller parse the `plans` JSON of just the listings it joins.
+    """
+    restrict = f" AND listing_id IN ({only})" if only else ""
+    return f"""
     WITH l AS (
-        SELECT listing_id, insurer, plans, networks FROM listings WHERE coalesce(role, 'audited') = 'audited'
+        SELECT listing_id, insurer, plans, networks FROM listings WHERE coalesce(role, 'audited') = 'audited'{restrict}
     ), from_plans AS (
         SELECT l.listing_id, l.insurer, nullif(trim(CAST(p.value ->> 'plan_id' AS VARCHAR)), '') AS plan
         FROM l, json_each(CASE WHEN json_valid(CAST(l.plans AS VARCHAR))
@@ -45,6 +50,16 @@ PLAN_OF_LISTING_SQL = """
     )
     SELECT DISTINCT listing_id, insurer, plan FROM (SELECT * FROM from_plans UNION ALL SELECT * FROM from_networks)
     WHERE plan IS NOT NULL
+"""
+
+
+# One row per (listing_id, plan) for the audited listings of the `listings` view.
+PLAN_OF_LISTING_SQL = plan_of_listing_sql()
+
+# Whether any audited listing names a plan or network at all (else there is no plan to measure).
+_ANY_PLAN_SQL = """
+    SELECT EXISTS (SELECT 1 FROM listings
+                   WHERE coalesce(role, 'audited') = 'audited' AND (plans IS NOT NULL OR networks IS NOT NULL))
 """
 
 _SAMPLE_SQL = """
@@ -76,7 +91,13 @@ _SAMPLE_SQL = """
 
 
 def plan_accuracy_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple]:
-    """(insurer, plan, method, numerator, denominator) per plan; census reads the run's TEMP temp_rc_verdict/temp_rc_l."""
+    """(insurer, plan, method, numerator, denominator) per plan; census reads the run's TEMP temp_rc_verdict/temp_rc_l.
+
+    Directories without plan data (no audited listing has plans or networks) have no plan rows: the verdicts are
+    then not aggregated at all.
+    """
+    if not con.execute(_ANY_PLAN_SQL).fetchone()[0]:
+        return []
     census = con.execute(
         f"""
         WITH lp AS ({PLAN_OF_LISTING_SQL}),
@@ -92,7 +113,7 @@ def plan_accuracy_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[t
     ).fetchall()
     sample = con.execute(
         f"""
-        {_SAMPLE_SQL}, lp AS ({PLAN_OF_LISTING_SQL})
+        {_SAMPLE_SQL}, lp AS ({plan_of_listing_sql("SELECT listing_id FROM judged")})
         SELECT lp.insurer, lp.plan, 'sample', count(*) FILTER (WHERE j.accurate), count(*)
         FROM lp JOIN judged j USING (listing_id) GROUP BY ALL ORDER BY 1, 2
         """,
