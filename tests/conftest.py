@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+import duckdb
 import pytest
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="ghostcheck-prefect-")
@@ -12,6 +13,24 @@ os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="module")
+def module_duckdb(tmp_path_factory):
+    """A real DuckDB file shared by one test module's tests (closed after the module)."""
+    connection = duckdb.connect(str(tmp_path_factory.mktemp("moduledb") / "module.duckdb"))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture()
+def con(tmp_path):
+    """A real warehouse file with every migration applied (closed after the test); a module may define its own."""
+    from warehouse.db import connect
+
+    connection = connect(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()
 
 
 @pytest.fixture()

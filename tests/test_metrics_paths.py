@@ -6,37 +6,21 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from reconcile_world import add_listing, add_observation
 
 from reconcile.engine import reconcile
-from reconcile.normalize.npi import npi_check_digit
 from reconcile.plan_metrics import PLAN_OF_LISTING_SQL, plan_accuracy_rows
 from reconcile.settings import ReconcileSettings
-from warehouse.db import connect
+from test_plan_metrics import npi
 
 AS_OF = dt.date(2026, 11, 24)
 PLAN_A = {"plan_id": "11111IL0010001"}
 PLAN_B = {"plan_id": "11111IL0020002"}
 # Listing ids whose string order differs from insertion order and from any numeric reading of them.
 IDS = ("b-2", "a-10", "c-1", "a-9")
-
-
-def npi(i: int) -> str:
-    """A valid NPI numbered i."""
-    first9 = f"1{i:08d}"
-    return first9 + npi_check_digit(first9)
-
-
-@pytest.fixture()
-def con(tmp_path):
-    """A real warehouse file with every migration applied."""
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def listing(con, i: int, listing_id: str, **extra) -> str:

@@ -21,11 +21,9 @@ from reconcile.normalize.phone import phone_key
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
-    """A real DuckDB file shared by this module's tests."""
-    connection = duckdb.connect(str(tmp_path_factory.mktemp("batchsql") / "batch.duckdb"))
-    yield connection
-    connection.close()
+def con(module_duckdb):
+    """This module's shared DuckDB file (tests/conftest.py)."""
+    return module_duckdb
 
 
 def sql_split(con, texts: list[str]) -> dict[str, tuple]:

@@ -1,6 +1,5 @@
 """The SQL split of plain website URLs in reconcile.batch gives exactly what site_parts gives."""
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,11 +8,9 @@ from reconcile.batch import _normalize_sites, site_parts
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
-    """A real DuckDB file shared by this module's tests, with empty source tables shaped like the engine's."""
-    connection = duckdb.connect(str(tmp_path_factory.mktemp("sitesql") / "sites.duckdb"))
-    yield connection
-    connection.close()
+def con(module_duckdb):
+    """This module's shared DuckDB file (tests/conftest.py)."""
+    return module_duckdb
 
 
 def sql_sites(con, urls: list[str]) -> dict[str, tuple]:

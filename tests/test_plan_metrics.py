@@ -37,14 +37,6 @@ def npi(i: int) -> str:
     return first9 + npi_check_digit(first9)
 
 
-@pytest.fixture()
-def con(tmp_path):
-    """A real warehouse file with every migration applied."""
-    connection = connect(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
-
-
 def listing(con, i: int, plans: list[dict], status: str = "accepting", **extra) -> str:
     """One audited listing numbered i at its own address and phone, in the given plans."""
     return add_listing(con, npi=npi(i), provider_name=f"Doctor{chr(65 + i)} Person{chr(65 + i)} MD",
