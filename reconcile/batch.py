@@ -206,7 +206,22 @@ def _last_parts(last: str) -> list[str]:
     return sorted({p for p in [whole, *pieces] if p and (len(p) > 2 or p == whole)})
 
 
-class ParsedOnDemand:
+class _GetItem:
+    """`obj[key]` from the class's `get` (KeyError where `get` gives None): one lookup rule for the lazy maps below."""
+
+    def get(self, key: object, default: object = None) -> object:  # pragma: no cover - defined by subclasses
+        """The value of `key`, or `default`."""
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> object:
+        """The value of `key`; KeyError when there is none."""
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+
+class ParsedOnDemand(_GetItem):
     """Parsed values by raw text, parsed on first use (dict-like `get`): linking compares ~1% of the distinct names,
     so parsing (and keeping) all of them up front would cost minutes and gigabytes at national scale."""
 
@@ -225,13 +240,6 @@ class ParsedOnDemand:
         value = self._parse(text) if isinstance(text, str) and text else None
         return default if value is None else value
 
-    def __getitem__(self, text: str) -> object:
-        """The parsed value of `text`; KeyError when it does not parse."""
-        value = self.get(text)
-        if value is None:
-            raise KeyError(text)
-        return value
-
     def __contains__(self, text: object) -> bool:
         """Whether `text` parses."""
         return self.get(text) is not None
@@ -240,7 +248,7 @@ class ParsedOnDemand:
 _PART_SEP = "\x1f"  # between the packed Pub 28 parts of an address (normalized parts never hold it)
 
 
-class AddressesByKey:
+class AddressesByKey(_GetItem):
     """Addresses by key (dict-like `get`), kept packed as one string of Pub 28 parts and built on use: linking
     compares a small share of the ~0.7M distinct addresses of a national run, and an Address object per key would
     cost hundreds of megabytes."""
@@ -267,13 +275,6 @@ class AddressesByKey:
         if value is None:
             return default
         return build_address(*value.split(_PART_SEP)) if isinstance(value, str) else value
-
-    def __getitem__(self, key: str) -> object:
-        """The Address of `key`; KeyError when unknown."""
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
 
     def __contains__(self, key: object) -> bool:
         """Whether `key` is a known address key."""

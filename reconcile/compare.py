@@ -65,31 +65,16 @@ _O_PHONE_FIELDS = ("observation_id", "source", "call_outcome", "phone", "phone_k
 
 
 def _joined(links: str, extra: tuple[str, ...] = (), l_fields: tuple[str, ...] = _L_FIELDS,
-            o_fields: tuple[str, ...] = _O_FIELDS, where: str = "", int_ids: bool = False) -> str:
+            o_fields: tuple[str, ...] = _O_FIELDS, where: str = "") -> str:
     """SELECT of a links table joined to its listing and observation, as struct columns k, l, o of the read fields.
 
-    int_ids: join on the integer surrogate ids lid / oid (same rows as the string ids, cheaper joins).
+    The joins use the link stage's integer surrogate ids lid / oid (same rows as the string ids, cheaper joins).
     """
     def pack(alias: str, fields: tuple[str, ...]) -> str:
         """struct_pack(f := alias.f, ...) AS alias."""
         return "struct_pack(" + ", ".join(f"{f} := {alias}.{f}" for f in fields) + f") AS {alias}"
-    on_l, on_o = ("lid", "oid") if int_ids else ("listing_id", "observation_id")
     return (f"SELECT {pack('k', _K_FIELDS + extra)}, {pack('l', l_fields)}, {pack('o', o_fields)} "
-            f"FROM {links} k JOIN temp_rc_l l ON l.{on_l} = k.{on_l} "
-            f"JOIN temp_rc_o o ON o.{on_o} = k.{on_o} {where}")
-
-
-def _has_int_ids(con: duckdb.DuckDBPyConnection, links: tuple[str, ...]) -> bool:
-    """Whether temp_rc_l has lid, temp_rc_o has oid and every links table both (the link stage's surrogate ids)."""
-    names = ("temp_rc_l", "temp_rc_o", *links)
-    rows = con.execute(
-        "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE database_name = 'temp' "
-        "AND table_name IN (SELECT unnest(?)) AND column_name IN ('lid', 'oid') GROUP BY table_name",
-        [list(names)],
-    ).fetchall()
-    found = {name: set(cols) for name, cols in rows}
-    return ("lid" in found.get("temp_rc_l", set()) and "oid" in found.get("temp_rc_o", set())
-            and all({"lid", "oid"} <= found.get(name, set()) for name in links))
+            f"FROM {links} k JOIN temp_rc_l l ON l.lid = k.lid JOIN temp_rc_o o ON o.oid = k.oid {where}")
 
 
 def _ev(select: str) -> str:
@@ -110,7 +95,7 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
 
     Every piece of evidence (one row per listing, field and observation) competes by the precedence above.
     """
-    roster_hits(con, prep, "(SELECT listing_id, observation_id FROM temp_rc_report_links WHERE level IN ('provider','practice'))",
+    roster_hits(con, prep, "(SELECT lid, oid FROM temp_rc_report_links WHERE level IN ('provider','practice'))",
                  "_temp_rc_rep_roster")
     con.execute(
         """
@@ -244,15 +229,14 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
     # scale), then all evidence rows (temp_rc_ev), then the winner per (listing, field) by the precedence order:
     # arg_min of the row id by one binary sort key (a narrow aggregate that spills) instead of a window over the
     # wide evidence rows (half the CPU), then only the winning rows are read back.
-    int_ids = _has_int_ids(con, ("temp_rc_report_links", "temp_rc_site_links", "temp_rc_site_provider_links"))
     not_phone = "(SELECT * FROM temp_rc_report_links WHERE level IS DISTINCT FROM 'phone')"
     for name, links, extra in (("_temp_rc_ev_report", not_phone, ("level",)),
                                ("_temp_rc_ev_site", "temp_rc_site_links", ()),
                                ("_temp_rc_ev_site_provider", "temp_rc_site_provider_links", ())):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, extra, int_ids=int_ids)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, extra)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_ev_report_phone AS " + _joined(
         "(SELECT * FROM temp_rc_report_links WHERE level = 'phone')", ("level",), _L_PHONE_FIELDS, _O_PHONE_FIELDS,
-        "WHERE o.phone_key = l.phone_key", int_ids))
+        "WHERE o.phone_key = l.phone_key"))
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS " + _ev(" UNION ALL ".join(branches)))
     drop_temp(con, "_temp_rc_ev_report", "_temp_rc_ev_report_phone", "_temp_rc_ev_site", "_temp_rc_ev_site_provider")
     con.execute(
