@@ -622,9 +622,10 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
     )
     prep.insurer_canonical = {row[0]: (r[0] if r else None) for row, r in ins.items()}
     _build_listing_table(con)
+    drop_temp(con, "temp_rc_src_l")  # joined in: free its memory before the observations are (less spilling)
     _build_observation_tables(con)
-    # joined in; free the memory at national scale
-    drop_temp(con, "temp_rc_src_l", "temp_rc_src_o", "temp_rc_acc", "temp_rc_org", "temp_rc_url", "temp_rc_npi")
+    # every source and lookup table is joined in: nothing after prepare reads them, so free their memory for link
+    drop_temp(con, *PREPARE_ONLY_TABLES)
     prep.counts = {
         "listings": con.execute("SELECT count(*) FROM temp_rc_l").fetchone()[0],
         "observations": con.execute("SELECT count(*) FROM temp_rc_o").fetchone()[0],
@@ -632,6 +633,11 @@ def prepare(con: duckdb.DuckDBPyConnection, settings: object) -> Prepared:
         "distinct_names": distinct_names,
     }
     return prep
+
+
+# Read only while prepare builds temp_rc_l / temp_rc_o and their exploded tables (dropped as soon as they are joined).
+PREPARE_ONLY_TABLES = ("temp_rc_src_l", "temp_rc_src_o", "temp_rc_acc", "temp_rc_org", "temp_rc_url", "temp_rc_npi",
+                       "temp_rc_addr4", "temp_rc_addr1", "temp_rc_phone", "temp_rc_name", "temp_rc_ins")
 
 
 def _lookup_joins(t: str, name: str, url: str) -> str:
@@ -681,7 +687,10 @@ def _build_listing_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Normalized observations (temp_rc_o) plus their exploded phones, addresses, names and insurer lists."""
+    """Normalized observations (temp_rc_o) plus their exploded phones, addresses, names and insurer lists.
+
+    Each source / lookup table is dropped right after its last reader (less memory, less spilling at national scale).
+    """
     dense_ids(con, "temp_rc_src_o", "observation_id", "oid", "_temp_rc_oid")
     con.execute(
         """
@@ -702,7 +711,7 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
         FROM temp_rc_src_o o JOIN _temp_rc_oid r USING (observation_id)
         """ + _lookup_joins("o", "o.provider_name", "(CASE WHEN o.source = 'website' THEN coalesce(o.site_url, o.evidence_url) END)")
     )
-    drop_temp(con, "_temp_rc_oid")
+    drop_temp(con, "_temp_rc_oid", "temp_rc_npi", "temp_rc_org", "temp_rc_url", "temp_rc_acc", "temp_rc_addr4")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_phone AS
@@ -730,6 +739,7 @@ def _build_observation_tables(con: duckdb.DuckDBPyConnection) -> None:
         ) GROUP BY observation_id, oid, addr_key
         """
     )
+    drop_temp(con, "temp_rc_src_o", "temp_rc_phone", "temp_rc_addr1")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE temp_rc_o_names AS

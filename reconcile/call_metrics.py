@@ -26,7 +26,6 @@ import duckdb
 import pyarrow as pa
 
 from reconcile.stats import wilson_interval
-from reconcile.temp import drop_temp
 
 __all__ = ["call_metrics", "METRICS_SCHEMA", "median_interval", "REPORT_SOURCES"]
 
@@ -68,15 +67,17 @@ l AS (
            nullif(regexp_extract(coalesce(address, ''), '^\\s*(\\d+)', 1) || '|' || left(coalesce(zip, ''), 5), '|')
                AS place
     FROM listings
-    WHERE coalesce(role, 'audited') = 'audited'
+    WHERE coalesce(role, 'audited') = 'audited'  -- only listings a report can link to get their keys computed
+      AND (npi IN (SELECT npi FROM reports) OR listing_id IN (SELECT listing_id FROM reports))
 ),
 pairs AS (
     SELECT r.observation_id, l.insurer, l.listing_id, l.listed_status
     FROM reports r JOIN l ON r.listing_id = l.listing_id
-    UNION
+    UNION ALL  -- a pair found both ways counts once all the same: `one` keeps one listing per (report, insurer)
     SELECT r.observation_id, l.insurer, l.listing_id, l.listed_status
     FROM reports r JOIN l ON r.npi = l.npi
-    WHERE (r.listing_id IS NULL OR r.listing_id NOT IN (SELECT listing_id FROM l))
+    WHERE (r.listing_id IS NULL
+           OR r.listing_id NOT IN (SELECT listing_id FROM listings WHERE coalesce(role, 'audited') = 'audited'))
       AND (r.phone10 = l.phone10 OR r.place = l.place OR (r.phone10 IS NULL AND r.place IS NULL))
 ),
 one AS (  -- one listing per (insurer, report)
@@ -87,8 +88,8 @@ SELECT one.insurer, one.listed_status, r.*
 FROM one JOIN reports r USING (observation_id)
 """
 
-_METRICS_SQL = """
-WITH linked AS (SELECT * FROM _temp_call_links),
+_METRICS_SQL = f"""
+WITH linked AS ({_LINKED_SQL}),
 judged AS (
     SELECT insurer, reachable, first_appointment, called_on,
            listed_status IN ('accepting', 'limited') AS listed_takes,
@@ -146,12 +147,8 @@ def _share(insurer: str, metric: str, field: str, num: int, den: int) -> dict:
 def call_metrics(con: duckdb.DuckDBPyConnection, as_of: dt.date | str) -> pa.Table:
     """Per-insurer call metrics (reachable, accepting as listed, fully accurate, median wait) as of a date."""
     day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    drop_temp(con, "_temp_call_links")
-    con.execute(f"CREATE TEMP TABLE _temp_call_links AS {_LINKED_SQL}", [day])
-    try:
-        rows = con.execute(_METRICS_SQL).fetchall()
-    finally:
-        drop_temp(con, "_temp_call_links")
+    # one statement: the linked reports stream into the per-insurer aggregate (no TEMP copy of them)
+    rows = con.execute(_METRICS_SQL, [day]).fetchall()
     out: list[dict] = []
     for insurer, reach_num, reach_den, acc_num, acc_den, full_num, waits in rows:
         out.append(_share(insurer, "share_reachable", "phone", reach_num, reach_den))

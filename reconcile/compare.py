@@ -28,6 +28,8 @@ insurer 0.6; another directory 0.6; stale_listing 1.0 (the directory's own date)
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import NamedTuple
 
 import duckdb
 
@@ -46,78 +48,208 @@ FIELD_TYPES = {
 REPORT_STRENGTH_SQL = "CASE o.source WHEN 'attestation' THEN 0.95 ELSE 0.9 END"
 TIER_REPORT, TIER_WEBSITE = 1, 2
 
-_EV_COLUMNS = (
-    "listing_id, field, tier, scope, observed_at, contradicts, observed_value, observation_id, strength, "
-    "extraction_confidence, link_score, link_method"
+# The fields as small integer codes inside the evidence table (grouping and sorting on a 1-byte code and the
+# integer listing id instead of two strings); temp_rc_verdict gets the names back.
+FIELD_CODES = {name: code for code, name in enumerate(FIELD_TYPES)}
+
+# The fields each k_l_o table carries in its structs: only those its branches' verdicts read (the observed values
+# are built later, on the winning rows only). Name, links, link fields, listing fields, observation fields, WHERE.
+_K_FIELDS = ("lid", "oid", "score", "method")
+_EV_TABLES = (
+    ("_temp_rc_ev_report", "(SELECT * FROM temp_rc_report_links WHERE level IS DISTINCT FROM 'phone')",
+     _K_FIELDS + ("level",), ("insurer", "insurer_canonical", "name_key", "phone_key", "takes"),
+     ("source", "takes", "call_outcome", "phone_key", "correct_location", "provider_at_location", "providers",
+      "roster_complete", "accepts_plan", "reachable", "observed_at"), ""),
+    ("_temp_rc_ev_site", "temp_rc_site_links", _K_FIELDS,
+     ("insurer", "insurer_canonical", "name_key", "phone_key", "takes"),
+     ("kind", "takes", "providers", "roster_complete", "observed_at"), ""),
+    ("_temp_rc_ev_site_provider", "temp_rc_site_provider_links", _K_FIELDS,
+     ("insurer", "insurer_canonical", "takes"), ("kind", "takes", "observed_at"), ""),
+    # Phone-level report links (most of them) only feed the phone and reachable branches, which need the same
+    # phone_key on both sides: only those rows and the fields those two branches read.
+    ("_temp_rc_ev_report_phone", "(SELECT * FROM temp_rc_report_links WHERE level = 'phone')", _K_FIELDS,
+     ("phone_key",), ("source", "call_outcome", "phone_key", "reachable", "observed_at"),
+     "WHERE o.phone_key = l.phone_key"),
 )
 
-_K_FIELDS = ("listing_id", "observation_id", "score", "method")
-_L_FIELDS = ("listing_id", "address_display", "insurer", "insurer_canonical", "name_key", "name_text", "phone_key",
-             "takes")
-_O_FIELDS = ("observation_id", "source", "kind", "takes", "status", "call_outcome", "phone", "phone_key",
-             "correct_location", "provider_at_location", "providers", "roster_complete", "accepts_plan", "reachable",
-             "observed_at", "extraction_confidence")
+# The precedence order as one binary key (smallest wins). The last tie-break is the observation's integer id oid,
+# numbered in observation_id order (reconcile.batch.dense_ids), so the order is the same as on the string ids.
+_PRECEDENCE_KEY = ("create_sort_key(tier, 'ASC NULLS LAST', scope, 'ASC NULLS LAST', observed_at, 'DESC NULLS LAST', "
+                   "contradicts, 'DESC NULLS LAST', strength, 'DESC NULLS LAST', oid, 'ASC NULLS LAST')")
 
 
-_L_PHONE_FIELDS = ("listing_id", "phone_key")
-_O_PHONE_FIELDS = ("observation_id", "source", "call_outcome", "phone", "phone_key", "reachable", "observed_at",
-                   "extraction_confidence")
+class _Branch(NamedTuple):
+    """One kind of evidence: SQL over a k_l_o table (structs k, l, o) and its side joins.
+
+    `value` (the observed value) is evaluated on the winning rows only, in the verdict statement, where l and o
+    are temp_rc_l / temp_rc_o, v the evidence row (v.contradicts) and sp, sa, r, i the side tables joined there.
+    """
+
+    field: str
+    tier: int
+    scope: int | str
+    contradicts: str
+    value: str
+    strength: str
+    source: str  # FROM ... [JOIN ...], the k_l_o table aliased k_l_o
+    where: str = "true"
 
 
-def _joined(links: str, extra: tuple[str, ...] = (), l_fields: tuple[str, ...] = _L_FIELDS,
-            o_fields: tuple[str, ...] = _O_FIELDS, where: str = "") -> str:
+def _joined(links: str, k_fields: tuple[str, ...], l_fields: tuple[str, ...], o_fields: tuple[str, ...],
+            where: str = "") -> str:
     """SELECT of a links table joined to its listing and observation, as struct columns k, l, o of the read fields.
 
-    The joins use the link stage's integer surrogate ids lid / oid (same rows as the string ids, cheaper joins).
+    The joins use the link stage's integer surrogate ids lid / oid (same rows as the string ids, cheaper joins);
+    the string ids are only joined back onto the winning rows.
     """
     def pack(alias: str, fields: tuple[str, ...]) -> str:
         """struct_pack(f := alias.f, ...) AS alias."""
         return "struct_pack(" + ", ".join(f"{f} := {alias}.{f}" for f in fields) + f") AS {alias}"
-    return (f"SELECT {pack('k', _K_FIELDS + extra)}, {pack('l', l_fields)}, {pack('o', o_fields)} "
+    return (f"SELECT {pack('k', k_fields)}, {pack('l', l_fields)}, {pack('o', o_fields)} "
             f"FROM {links} k JOIN temp_rc_l l ON l.lid = k.lid JOIN temp_rc_o o ON o.oid = k.oid {where}")
 
 
-def _ev(select: str) -> str:
-    """Wrap the UNION ALL of evidence branches (all in the first branch's column order) into temp_rc_ev's column order."""
-    return f"SELECT {_EV_COLUMNS} FROM ({select})"
+def _branch_sql(branch: _Branch, code: int) -> str:
+    """SELECT of one branch's evidence rows: temp_rc_ev's columns, b = the branch's code (for its observed value)."""
+    return (f"SELECT k.lid AS lid, {FIELD_CODES[branch.field]}::UTINYINT AS f, ({branch.tier})::UTINYINT AS tier, "
+            f"({branch.scope})::UTINYINT AS scope, o.observed_at AS observed_at, {branch.contradicts} AS contradicts, "
+            f"{branch.strength} AS strength, k.oid AS oid, {code}::UTINYINT AS b, k.score AS link_score, "
+            f"k.method AS link_method FROM {branch.source} WHERE {branch.where}")
 
 
-def _obs_cols(link: str = "k") -> str:
-    """The evidence columns every branch copies from the observation and its link (the verbatim evidence is
-    joined only onto the winning rows, keeping temp_rc_ev narrow at national scale)."""
-    return (f"o.observed_at AS observed_at, o.observation_id AS observation_id, "
-            f"o.extraction_confidence AS extraction_confidence, {link}.score AS link_score, "
-            f"{link}.method AS link_method")
+def _branches() -> list[_Branch]:
+    """Every kind of evidence, by field (DESIGN "Rules of judgment"), over the k_l_o tables of _EV_TABLES."""
+    site_practice, site_provider = "_temp_rc_ev_site k_l_o", "_temp_rc_ev_site_provider k_l_o"
+    report, report_phone = "_temp_rc_ev_report k_l_o", "_temp_rc_ev_report_phone k_l_o"
+    rep_scope = "CASE k.level WHEN 'provider' THEN 0 ELSE 1 END"
+    rep_levels = "k.level IN ('provider', 'practice')"
+    not_among = "'not among: ' || array_to_string(o.providers, '; ')"
+    ins_value = ("CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown "
+                 "ELSE 'accepted: ' || i.accepted_shown END")
+    ins_join = "JOIN _temp_rc_ins i ON i.oid = k.oid AND i.ic = coalesce(l.insurer_canonical, l.insurer)"
+    return [
+        # accepting status ------------------------------------------------------------------------------------
+        _Branch("accepting_status", TIER_REPORT, rep_scope, "o.takes <> l.takes", "o.status", REPORT_STRENGTH_SQL,
+                report, f"{rep_levels} AND o.takes IS NOT NULL AND l.takes IS NOT NULL"),
+        *(_Branch("accepting_status", TIER_WEBSITE, scope, "o.takes <> l.takes", "o.status", "0.85", source,
+                  "o.takes IS NOT NULL AND l.takes IS NOT NULL")
+          for scope, source in ((0, site_provider), (1, site_practice))),
+        # phone ---------------------------------------------------------------------------------------------------
+        *(_Branch("phone", TIER_REPORT, 0, "o.call_outcome = 'wrong_number'",
+                  "CASE WHEN o.call_outcome = 'wrong_number' THEN 'wrong number: ' || coalesce(o.phone, '') "
+                  "ELSE coalesce(o.phone, '') END", REPORT_STRENGTH_SQL, links,
+                  "o.phone_key = l.phone_key AND o.call_outcome IN ('wrong_number', 'reached', 'not_at_location')")
+          for links in (report, report_phone)),
+        _Branch("phone", TIER_WEBSITE, 1, "NOT list_contains(sp.keys, l.phone_key)", "sp.shown", "0.85",
+                f"{site_practice} JOIN _temp_rc_site_phones sp ON sp.oid = k.oid", "l.phone_key IS NOT NULL"),
+        # address -------------------------------------------------------------------------------------------------
+        _Branch("address", TIER_REPORT, rep_scope, "NOT o.correct_location",
+                "CASE WHEN o.correct_location THEN l.address_display ELSE 'not at this address' END",
+                REPORT_STRENGTH_SQL, report, f"{rep_levels} AND o.correct_location IS NOT NULL"),
+        _Branch("address", TIER_WEBSITE, 1, "NOT h.hit", "sa.shown", "0.85",
+                f"{site_practice} JOIN _temp_rc_site_addr_hit h ON h.lid = k.lid AND h.oid = k.oid"),
+        # provider at location -------------------------------------------------------------------------------------
+        _Branch("provider", TIER_REPORT, 0, "o.call_outcome = 'not_at_location' OR o.provider_at_location = false",
+                "CASE WHEN o.call_outcome = 'not_at_location' OR o.provider_at_location = false "
+                "THEN 'not at this location' ELSE 'at this location' END", REPORT_STRENGTH_SQL, report,
+                "k.level = 'provider' AND (o.call_outcome = 'not_at_location' OR o.provider_at_location IS NOT NULL)"),
+        # on the roster exactly when it does not contradict
+        _Branch("provider", TIER_REPORT, 1, "NOT coalesce(r.on_roster, false)",
+                f"CASE WHEN v.contradicts THEN {not_among} ELSE l.name_text END", REPORT_STRENGTH_SQL,
+                f"{report} LEFT JOIN _temp_rc_rep_roster r ON r.lid = k.lid AND r.oid = k.oid",
+                f"{rep_levels} AND o.roster_complete AND len(o.providers) > 0 AND l.name_key IS NOT NULL"),
+        _Branch("provider", TIER_WEBSITE, 0, "false", "l.name_text", "0.85", site_provider),
+        _Branch("provider", TIER_WEBSITE, 1,
+                "coalesce(r.departed, false) OR (o.roster_complete AND len(o.providers) > 0 "
+                "AND NOT coalesce(r.on_roster, false))",
+                "CASE WHEN r.departed THEN 'left the practice: ' || r.departed_name "
+                f"WHEN coalesce(r.on_roster, false) THEN l.name_text ELSE {not_among} END",
+                "CASE WHEN r.departed THEN 0.9 WHEN coalesce(r.on_roster, false) THEN 0.85 ELSE 0.7 END",
+                f"{site_practice} LEFT JOIN _temp_rc_site_roster r ON r.lid = k.lid AND r.oid = k.oid",
+                "l.name_key IS NOT NULL AND (r.departed OR r.on_roster OR (o.roster_complete AND len(o.providers) > 0))"),
+        # insurer ------------------------------------------------------------------------------------------------
+        _Branch("insurer", TIER_REPORT, rep_scope, "NOT o.accepts_plan",
+                "CASE WHEN o.accepts_plan THEN l.insurer ELSE 'does not accept ' || l.insurer END",
+                REPORT_STRENGTH_SQL, report, f"{rep_levels} AND o.accepts_plan IS NOT NULL"),
+        _Branch("insurer", TIER_REPORT, rep_scope, "NOT coalesce(i.listed_yes, false)", ins_value,
+                f"CASE WHEN i.listed_yes OR i.listed_no THEN {REPORT_STRENGTH_SQL} ELSE 0.6 END",
+                f"{report} {ins_join}",
+                f"{rep_levels} AND o.accepts_plan IS NULL AND (i.listed_yes OR i.listed_no OR i.has_list)"),
+        *(_Branch("insurer", TIER_WEBSITE, "CASE WHEN o.kind = 'site_provider' THEN 0 ELSE 1 END",
+                  "NOT coalesce(i.listed_yes, false)", ins_value,
+                  "CASE WHEN i.listed_yes OR i.listed_no THEN 0.85 ELSE 0.6 END", f"{source} {ins_join}",
+                  "i.listed_yes OR i.listed_no OR i.has_list") for source in (site_practice, site_provider)),
+        # reachability -----------------------------------------------------------------------------------------------
+        *(_Branch("reachable", TIER_REPORT, 0, "NOT o.reachable",
+                  "CASE WHEN o.reachable THEN coalesce(o.call_outcome, 'reached') "
+                  "ELSE coalesce(o.call_outcome, 'unreachable') END", REPORT_STRENGTH_SQL, links,
+                  "o.phone_key = l.phone_key AND o.reachable IS NOT NULL") for links in (report, report_phone)),
+    ]
 
 
-def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
-    """TEMP table temp_rc_verdict: per (listing, field) the deciding piece of evidence and whether it contradicts.
+def _verdict_sql(branches: list[_Branch]) -> str:
+    """SELECT of temp_rc_verdict from temp_rc_ev: per (listing, field) the winning row by the precedence order.
 
-    Every piece of evidence (one row per listing, field and observation) competes by the precedence above.
+    arg_min of the row id by the precedence key, grouped on the integer listing id and field code (a narrow
+    aggregate that spills), instead of a window over the evidence rows; only the winning rows are read back and
+    joined to their listing and observation for the string ids, the verbatim evidence and the observed value
+    (built here, by the winning row's branch b, from the side tables that branch read).
+    The verbatim evidence (evidence_url / evidence_text / evidence_sha256) is kept on contradicting verdicts only:
+    those are the ones findings report (compare.field_findings_sql); agreeing verdicts need only their value.
     """
+    names = ", ".join(f"'{name}'" for name in FIELD_TYPES)
+    values = " ".join(f"WHEN {code} THEN {b.value}" for code, b in enumerate(branches))
+
+    def only(alias: str) -> str:
+        """v.oid on the rows whose branch's observed value reads side table `alias`, else NULL (joins nothing).
+
+        A join key rather than a condition on v.b in the ON clause: that would make DuckDB's LEFT JOIN a nested loop.
+        """
+        codes = ", ".join(str(code) for code, b in enumerate(branches) if re.search(rf"\b{alias}\.", b.value))
+        return f"CASE WHEN v.b IN ({codes or 'NULL'}) THEN v.oid END"
+    evidence = ", ".join(f"CASE WHEN v.contradicts THEN o.{c} END AS {c}"
+                         for c in ("evidence_url", "evidence_text", "evidence_sha256"))
+    return f"""
+        WITH winner AS (
+            SELECT arg_min(rowid, {_PRECEDENCE_KEY}) AS rid FROM temp_rc_ev GROUP BY lid, f
+        ), v AS (
+            SELECT * FROM temp_rc_ev WHERE rowid IN (SELECT rid FROM winner)
+        )
+        SELECT l.listing_id, [{names}][v.f + 1] AS field, CAST(v.tier AS INTEGER) AS tier,
+               CAST(v.scope AS INTEGER) AS scope, v.observed_at, v.contradicts, CASE v.b {values} END AS observed_value,
+               o.observation_id, v.strength, o.extraction_confidence, v.link_score, v.link_method, o.source, {evidence}
+        FROM v JOIN temp_rc_l l ON l.lid = v.lid JOIN temp_rc_o o ON o.oid = v.oid
+        LEFT JOIN _temp_rc_site_phones sp ON sp.oid = {only('sp')}
+        LEFT JOIN _temp_rc_site_addr_shown sa ON sa.oid = {only('sa')}
+        LEFT JOIN _temp_rc_site_roster r ON r.lid = v.lid AND r.oid = {only('r')}
+        LEFT JOIN _temp_rc_ins i ON i.oid = {only('i')} AND i.ic = coalesce(l.insurer_canonical, l.insurer)
+    """
+
+
+def _side_tables(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
+    """The per-page and per-pair TEMP tables the branches join: roster hits, shown phones/addresses, insurer lists."""
     roster_hits(con, prep, "(SELECT lid, oid FROM temp_rc_report_links WHERE level IN ('provider','practice'))",
                  "_temp_rc_rep_roster")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_site_phones AS
-        SELECT observation_id, list(DISTINCT phone_key) AS keys, string_agg(DISTINCT raw, '; ' ORDER BY raw) AS shown
-        FROM temp_rc_o_phone WHERE observation_id IN (SELECT observation_id FROM temp_rc_site_links) GROUP BY observation_id
+        SELECT oid, list(DISTINCT phone_key) AS keys, string_agg(DISTINCT raw, '; ' ORDER BY raw) AS shown
+        FROM temp_rc_o_phone WHERE oid IN (SELECT oid FROM temp_rc_site_links) GROUP BY oid
         """
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_site_addr_shown AS
-        SELECT observation_id, string_agg(DISTINCT raw, ' | ' ORDER BY raw) AS shown
-        FROM temp_rc_o_addr WHERE observation_id IN (SELECT observation_id FROM temp_rc_site_links) GROUP BY observation_id
+        SELECT oid, string_agg(DISTINCT raw, ' | ' ORDER BY raw) AS shown
+        FROM temp_rc_o_addr WHERE oid IN (SELECT oid FROM temp_rc_site_links) GROUP BY oid
         """
     )
     # What a site shows depends on the page only (above, once per page); whether it matches depends on the listing.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_site_addr_hit AS
-        SELECT sl.listing_id, sl.observation_id,
-               bool_or(a.addr_key = l.addr_key OR coalesce(m.ok, false)) AS hit
-        FROM temp_rc_site_links sl JOIN temp_rc_l l USING (listing_id) JOIN temp_rc_o_addr a ON a.observation_id = sl.observation_id
+        SELECT sl.lid, sl.oid, bool_or(a.addr_key = l.addr_key OR coalesce(m.ok, false)) AS hit
+        FROM temp_rc_site_links sl JOIN temp_rc_l l ON l.lid = sl.lid JOIN temp_rc_o_addr a ON a.oid = sl.oid
         LEFT JOIN temp_rc_addr_match m ON m.a_key = l.addr_key AND m.b_key = a.addr_key
         WHERE l.addr_key IS NOT NULL GROUP BY ALL
         """
@@ -125,137 +257,43 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _temp_rc_ins AS
-        SELECT i.observation_id, bool_or(i.accepted AND i.canonical = l.ic) AS listed_yes,
-               bool_or(NOT i.accepted AND i.canonical = l.ic) AS listed_no, bool_or(i.accepted) AS has_list,
-               string_agg(DISTINCT i.raw, '; ' ORDER BY i.raw) FILTER (WHERE i.accepted) AS accepted_shown,
-               string_agg(DISTINCT i.raw, '; ' ORDER BY i.raw) FILTER (WHERE NOT i.accepted) AS refused_shown,
-               l.ic
-        FROM temp_rc_o_ins i CROSS JOIN (SELECT DISTINCT coalesce(insurer_canonical, insurer) AS ic FROM temp_rc_l) l
-        GROUP BY i.observation_id, l.ic
-        """
-    )
-    # Each kind of link is joined to its listing and observation ONCE (TEMP tables below, only the columns the
-    # branches read, as structs k / l / o so the branches read k.score, l.takes, o.status as they would off the
-    # tables); the branches then scan those instead of repeating the three-way join per field.
-    site_practice, site_provider = "_temp_rc_ev_site k_l_o", "_temp_rc_ev_site_provider k_l_o"
-    report = "_temp_rc_ev_report k_l_o"
-    # Phone-level report links (most of them) only feed the phone and reachable branches, which need the same
-    # phone_key on both sides: their own narrow table, only those rows and the fields those two branches read.
-    report_phone = "_temp_rc_ev_report_phone k_l_o"
-    rep_scope = "CASE k.level WHEN 'provider' THEN 0 ELSE 1 END"
-    branches = [
-        # accepting status ------------------------------------------------------------------------------------
-        f"""SELECT l.listing_id AS listing_id, 'accepting_status' AS field, {TIER_REPORT} AS tier, {rep_scope} AS scope,
-                   o.takes <> l.takes AS contradicts, o.status AS observed_value, {REPORT_STRENGTH_SQL} AS strength,
-                   {_obs_cols()} FROM {report}
-            WHERE k.level IN ('provider', 'practice') AND o.takes IS NOT NULL AND l.takes IS NOT NULL""",
-        f"""SELECT l.listing_id, 'accepting_status', {TIER_WEBSITE}, 0, o.takes <> l.takes, o.status, 0.85,
-                   {_obs_cols()} FROM {site_provider} WHERE o.takes IS NOT NULL AND l.takes IS NOT NULL""",
-        f"""SELECT l.listing_id, 'accepting_status', {TIER_WEBSITE}, 1, o.takes <> l.takes, o.status, 0.85,
-                   {_obs_cols()} FROM {site_practice} WHERE o.takes IS NOT NULL AND l.takes IS NOT NULL""",
-        # phone ---------------------------------------------------------------------------------------------------
-        *(f"""SELECT l.listing_id, 'phone', {TIER_REPORT}, 0, o.call_outcome = 'wrong_number',
-                   CASE WHEN o.call_outcome = 'wrong_number' THEN 'wrong number: ' || coalesce(o.phone, '')
-                        ELSE coalesce(o.phone, '') END, {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {links} WHERE o.phone_key = l.phone_key
-              AND o.call_outcome IN ('wrong_number', 'reached', 'not_at_location')""" for links in (report, report_phone)),
-        f"""SELECT l.listing_id, 'phone', {TIER_WEBSITE}, 1, NOT list_contains(sp.keys, l.phone_key), sp.shown, 0.85,
-                   {_obs_cols()} FROM {site_practice} JOIN _temp_rc_site_phones sp ON sp.observation_id = o.observation_id
-            WHERE l.phone_key IS NOT NULL""",
-        # address -------------------------------------------------------------------------------------------------
-        f"""SELECT l.listing_id, 'address', {TIER_REPORT}, {rep_scope}, NOT o.correct_location,
-                   CASE WHEN o.correct_location THEN l.address_display ELSE 'not at this address' END,
-                   {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {report} WHERE k.level IN ('provider', 'practice') AND o.correct_location IS NOT NULL""",
-        f"""SELECT l.listing_id, 'address', {TIER_WEBSITE}, 1, NOT h.hit, sa.shown, 0.85, {_obs_cols()}
-            FROM {site_practice} JOIN _temp_rc_site_addr_hit h ON h.listing_id = k.listing_id
-                 AND h.observation_id = k.observation_id
-            JOIN _temp_rc_site_addr_shown sa ON sa.observation_id = k.observation_id""",
-        # provider at location -------------------------------------------------------------------------------------
-        f"""SELECT l.listing_id, 'provider', {TIER_REPORT}, 0,
-                   o.call_outcome = 'not_at_location' OR o.provider_at_location = false,
-                   CASE WHEN o.call_outcome = 'not_at_location' OR o.provider_at_location = false
-                        THEN 'not at this location' ELSE 'at this location' END, {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {report} WHERE k.level = 'provider'
-              AND (o.call_outcome = 'not_at_location' OR o.provider_at_location IS NOT NULL)""",
-        f"""SELECT l.listing_id, 'provider', {TIER_REPORT}, 1, NOT coalesce(r.on_roster, false),
-                   CASE WHEN r.on_roster THEN l.name_text ELSE 'not among: ' || array_to_string(o.providers, '; ') END,
-                   {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {report} LEFT JOIN _temp_rc_rep_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
-            WHERE k.level IN ('provider', 'practice') AND o.roster_complete AND len(o.providers) > 0
-              AND l.name_key IS NOT NULL""",
-        f"""SELECT l.listing_id, 'provider', {TIER_WEBSITE}, 0, false, l.name_text, 0.85, {_obs_cols()}
-            FROM {site_provider}""",
-        f"""SELECT l.listing_id, 'provider', {TIER_WEBSITE}, 1,
-                   coalesce(r.departed, false) OR (o.roster_complete AND len(o.providers) > 0
-                                                   AND NOT coalesce(r.on_roster, false)),
-                   CASE WHEN r.departed THEN 'left the practice: ' || r.departed_name
-                        WHEN coalesce(r.on_roster, false) THEN l.name_text
-                        ELSE 'not among: ' || array_to_string(o.providers, '; ') END,
-                   CASE WHEN r.departed THEN 0.9 WHEN coalesce(r.on_roster, false) THEN 0.85 ELSE 0.7 END,
-                   {_obs_cols()}
-            FROM {site_practice}
-            LEFT JOIN _temp_rc_site_roster r ON r.listing_id = k.listing_id AND r.observation_id = k.observation_id
-            WHERE l.name_key IS NOT NULL
-              AND (r.departed OR r.on_roster OR (o.roster_complete AND len(o.providers) > 0))""",
-        # insurer ------------------------------------------------------------------------------------------------
-        f"""SELECT l.listing_id, 'insurer', {TIER_REPORT}, {rep_scope}, NOT o.accepts_plan,
-                   CASE WHEN o.accepts_plan THEN l.insurer ELSE 'does not accept ' || l.insurer END,
-                   {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {report} WHERE k.level IN ('provider', 'practice') AND o.accepts_plan IS NOT NULL""",
-        f"""SELECT l.listing_id, 'insurer', {TIER_REPORT}, {rep_scope}, NOT coalesce(i.listed_yes, false),
-                   CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown
-                        ELSE 'accepted: ' || i.accepted_shown END,
-                   CASE WHEN i.listed_yes OR i.listed_no THEN {REPORT_STRENGTH_SQL} ELSE 0.6 END, {_obs_cols()}
-            FROM {report} JOIN _temp_rc_ins i ON i.observation_id = o.observation_id
-                 AND i.ic = coalesce(l.insurer_canonical, l.insurer)
-            WHERE k.level IN ('provider', 'practice') AND o.accepts_plan IS NULL
-              AND (i.listed_yes OR i.listed_no OR i.has_list)""",
-        f"""SELECT l.listing_id, 'insurer', {TIER_WEBSITE}, CASE WHEN o.kind = 'site_provider' THEN 0 ELSE 1 END,
-                   NOT coalesce(i.listed_yes, false),
-                   CASE WHEN i.listed_yes THEN i.accepted_shown WHEN i.listed_no THEN 'not accepted: ' || i.refused_shown
-                        ELSE 'accepted: ' || i.accepted_shown END,
-                   CASE WHEN i.listed_yes OR i.listed_no THEN 0.85 ELSE 0.6 END, {_obs_cols()}
-            FROM (SELECT * FROM _temp_rc_ev_site UNION ALL SELECT * FROM _temp_rc_ev_site_provider) k_l_o
-            JOIN _temp_rc_ins i ON i.observation_id = o.observation_id AND i.ic = coalesce(l.insurer_canonical, l.insurer)
-            WHERE i.listed_yes OR i.listed_no OR i.has_list""",
-        # reachability -----------------------------------------------------------------------------------------------
-        *(f"""SELECT l.listing_id, 'reachable', {TIER_REPORT}, 0, NOT o.reachable,
-                   CASE WHEN o.reachable THEN coalesce(o.call_outcome, 'reached')
-                        ELSE coalesce(o.call_outcome, 'unreachable') END, {REPORT_STRENGTH_SQL}, {_obs_cols()}
-            FROM {links} WHERE o.phone_key = l.phone_key AND o.reachable IS NOT NULL""" for links in (report, report_phone)),
-    ]
-    # Each links table joined to its listing and observation once (TEMP tables: DuckDB spills them at national
-    # scale), then all evidence rows (temp_rc_ev), then the winner per (listing, field) by the precedence order:
-    # arg_min of the row id by one binary sort key (a narrow aggregate that spills) instead of a window over the
-    # wide evidence rows (half the CPU), then only the winning rows are read back.
-    not_phone = "(SELECT * FROM temp_rc_report_links WHERE level IS DISTINCT FROM 'phone')"
-    for name, links, extra in (("_temp_rc_ev_report", not_phone, ("level",)),
-                               ("_temp_rc_ev_site", "temp_rc_site_links", ()),
-                               ("_temp_rc_ev_site_provider", "temp_rc_site_provider_links", ())):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, extra)}")
-    con.execute("CREATE OR REPLACE TEMP TABLE _temp_rc_ev_report_phone AS " + _joined(
-        "(SELECT * FROM temp_rc_report_links WHERE level = 'phone')", ("level",), _L_PHONE_FIELDS, _O_PHONE_FIELDS,
-        "WHERE o.phone_key = l.phone_key"))
-    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS " + _ev(" UNION ALL ".join(branches)))
-    drop_temp(con, "_temp_rc_ev_report", "_temp_rc_ev_report_phone", "_temp_rc_ev_site", "_temp_rc_ev_site_provider")
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS
-        WITH winner AS (
-            SELECT arg_min(rowid, create_sort_key(tier, 'ASC NULLS LAST', scope, 'ASC NULLS LAST',
-                                                  observed_at, 'DESC NULLS LAST', contradicts, 'DESC NULLS LAST',
-                                                  strength, 'DESC NULLS LAST', observation_id, 'ASC NULLS LAST')) AS rid
-            FROM temp_rc_ev GROUP BY listing_id, field
-        ), best AS (
-            SELECT * FROM temp_rc_ev WHERE rowid IN (SELECT rid FROM winner)
+        WITH shown AS (  -- what the page lists depends on the page only: once per page, not per insurer
+            SELECT oid, bool_or(accepted) AS has_list,
+                   string_agg(DISTINCT raw, '; ' ORDER BY raw) FILTER (WHERE accepted) AS accepted_shown,
+                   string_agg(DISTINCT raw, '; ' ORDER BY raw) FILTER (WHERE NOT accepted) AS refused_shown
+            FROM temp_rc_o_ins GROUP BY oid
+        ), listed AS (
+            SELECT i.oid, l.ic, bool_or(i.accepted AND i.canonical = l.ic) AS listed_yes,
+                   bool_or(NOT i.accepted AND i.canonical = l.ic) AS listed_no
+            FROM temp_rc_o_ins i CROSS JOIN (SELECT DISTINCT coalesce(insurer_canonical, insurer) AS ic FROM temp_rc_l) l
+            GROUP BY i.oid, l.ic
         )
-        SELECT b.*, o.source, o.evidence_url, o.evidence_text, o.evidence_sha256
-        FROM best b JOIN temp_rc_o o USING (observation_id)
+        SELECT listed.oid, listed.listed_yes, listed.listed_no, shown.has_list, shown.accepted_shown,
+               shown.refused_shown, listed.ic
+        FROM listed JOIN shown USING (oid)
         """
     )
-    drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_site_addr_shown", "_temp_rc_ins", "_temp_rc_rep_roster",
-              "_temp_rc_roster_pairs")
+    # Each kind of link is joined to its listing and observation ONCE (TEMP tables of _EV_TABLES, only the columns
+    # the branches read, as structs k / l / o so the branches read k.score, l.takes, o.takes as they would off the
+    # tables); the branches then scan those instead of repeating the three-way join per field.
+    for name, links, k_fields, l_fields, o_fields, where in _EV_TABLES:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_joined(links, k_fields, l_fields, o_fields, where)}")
+
+
+def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
+    """TEMP table temp_rc_verdict: per (listing, field) the deciding piece of evidence and whether it contradicts.
+
+    Every piece of evidence (one row per listing, field and observation: temp_rc_ev, integer ids and no text)
+    competes by the precedence above; the winner's observed value and verbatim evidence are joined on after.
+    """
+    _side_tables(con, prep)
+    branches = _branches()
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_ev AS "
+                + " UNION ALL ".join(_branch_sql(b, code) for code, b in enumerate(branches)))
+    drop_temp(con, "_temp_rc_ev_report", "_temp_rc_ev_report_phone", "_temp_rc_ev_site", "_temp_rc_ev_site_provider")
+    con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS " + _verdict_sql(branches))
+    drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_site_addr_shown",
+              "_temp_rc_ins", "_temp_rc_rep_roster", "_temp_rc_roster_pairs")
 
 
 def field_findings_sql() -> str:
@@ -294,48 +332,4 @@ def stale_findings_sql(as_of: dt.date, stale_days: int) -> str:
         FROM temp_rc_l l
         WHERE l.role = 'audited' AND l.last_updated IS NOT NULL
           AND CAST(l.last_updated AS DATE) < DATE '{as_of.isoformat()}' - INTERVAL {int(stale_days)} DAY
-    """
-
-
-def cross_findings_sql() -> str:
-    """SELECT of cross_directory_conflict findings: same NPI at the same practice, different status/phone/address.
-
-    On the listing whose value the practice's evidence contradicts; when neither listing has practice
-    evidence for the field, on each listing of the disagreement.
-    """
-    return """
-        WITH pairs AS (
-            SELECT left_id AS a, right_id AS b, score, method FROM temp_rc_dir_links
-            UNION ALL SELECT right_id, left_id, score, method FROM temp_rc_dir_links
-        ), diffs AS (
-            SELECT p.a, p.b, p.score, p.method, f.field,
-                   CASE f.field WHEN 'accepting_status' THEN la.status WHEN 'phone' THEN la.phone
-                                ELSE la.address_display END AS a_value,
-                   CASE f.field WHEN 'accepting_status' THEN lb.status WHEN 'phone' THEN lb.phone
-                                ELSE lb.address_display END AS b_value,
-                   lb.insurer AS b_insurer, lb.source_url AS b_url, lb.fetched_at AS b_fetched
-            FROM pairs p JOIN temp_rc_l la ON la.listing_id = p.a JOIN temp_rc_l lb ON lb.listing_id = p.b
-            CROSS JOIN (VALUES ('accepting_status'), ('phone'), ('address')) f(field)
-            LEFT JOIN temp_rc_addr_match m ON m.a_key = la.addr_key AND m.b_key = lb.addr_key
-            LEFT JOIN temp_rc_addr_match m2 ON m2.a_key = lb.addr_key AND m2.b_key = la.addr_key
-            WHERE CASE f.field
-                    WHEN 'accepting_status' THEN la.takes IS NOT NULL AND lb.takes IS NOT NULL AND la.takes <> lb.takes
-                    WHEN 'phone' THEN la.phone_key IS NOT NULL AND lb.phone_key IS NOT NULL AND la.phone_key <> lb.phone_key
-                    ELSE la.addr_key IS NOT NULL AND lb.addr_key IS NOT NULL AND la.addr_key <> lb.addr_key
-                         AND NOT coalesce(m.ok, m2.ok, false) END
-        ), placed AS (
-            SELECT d.*, va.contradicts AS a_wrong, vb.contradicts AS b_wrong FROM diffs d
-            LEFT JOIN temp_rc_verdict va ON va.listing_id = d.a AND va.field = d.field
-            LEFT JOIN temp_rc_verdict vb ON vb.listing_id = d.b AND vb.field = d.field
-        )
-        SELECT 'cross_directory_conflict' AS finding_type, l.insurer, l.listing_id, l.npi,
-               l.name_text AS provider_name, l.address_display AS address, p.field, p.a_value AS directory_value,
-               p.b_value AS observed_value, 'directory:' || p.b_insurer AS evidence_source, p.b_url AS evidence_url,
-               p.b_insurer || ' lists ' || p.field || ': ' || p.b_value AS evidence_text, p.b_fetched AS observed_at,
-               'medium' AS severity, round(0.6 * p.score, 4) AS confidence, NULL AS evidence_sha256,
-               p.b AS observation_id, p.method AS link_method, p.score AS link_score
-        FROM placed p JOIN temp_rc_l l ON l.listing_id = p.a
-        WHERE l.role = 'audited'
-          AND ((p.a_wrong IS NULL AND p.b_wrong IS NULL) OR p.a_wrong OR (p.a_wrong IS NULL AND p.b_wrong = false))
-        QUALIFY row_number() OVER (PARTITION BY l.listing_id, p.field ORDER BY p.score DESC, p.b_fetched DESC, p.b) = 1
     """

@@ -45,6 +45,8 @@ class ReconcileResult:
 # The TEMP tables findings, observed values and metrics read (compare's verdicts and what cross-directory
 # conflicts and reference findings join); every other table of the run is dropped once compare is done.
 AFTER_COMPARE_TABLES = ("temp_rc_l", "temp_rc_verdict", "temp_rc_dir_links", "temp_rc_addr_match", "temp_rc_ref")
+# What the recommended actions' contacts, the observed values and the metrics read.
+AFTER_FINDINGS_TABLES = ("temp_rc_l", "temp_rc_verdict")
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection, keep: tuple[str, ...] = ()) -> None:
@@ -132,10 +134,12 @@ def _after_link(con: duckdb.DuckDBPyConnection, prep: Prepared, links: pa.Table,
     start = time.perf_counter()
     findings = build_findings(con, as_of, settings.stale_days, settings.min_confidence)
     findings = with_reference_findings(con, findings, settings.min_confidence)
+    # Only the listings and verdicts are read from here on (contacts, observed values, metrics): free the rest.
+    _drop_temp_tables(con, keep=AFTER_FINDINGS_TABLES)
     contacts = action_contacts(findings, con)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The recommended actions are pure Python over the findings; DuckDB releases the GIL while it builds the
-        # observed values and the metrics, so the two overlap on the machine's cores.
+        # The recommended actions are Arrow compute and Python over the findings; DuckDB releases the GIL while it
+        # builds the observed values and the metrics, so the two overlap on the machine's cores.
         pending = pool.submit(add_actions, findings, contacts)
         observed = _observed_values(con)
         timings["findings"] = time.perf_counter() - start

@@ -146,16 +146,33 @@ def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out:
     """
     columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {pairs} _p").fetchall()}
     if {"lid", "oid"} <= columns:
-        join = f"FROM {pairs} c JOIN temp_rc_l l ON l.lid = c.lid JOIN temp_rc_o_names r ON r.oid = c.oid"
+        ids = f"SELECT c.lid, c.oid FROM {pairs} c"
     else:
-        join = (f"FROM {pairs} c JOIN temp_rc_l l ON l.listing_id = c.listing_id "
-                f"JOIN temp_rc_o_names r ON r.observation_id = c.observation_id")
+        ids = (f"SELECT l.lid, o.oid FROM {pairs} c JOIN temp_rc_l l ON l.listing_id = c.listing_id "
+               f"JOIN temp_rc_o o ON o.observation_id = c.observation_id")
+    # Roster entries with the listing's name key, or (another key) a shared surname piece: two equi-joins, where
+    # one join on oid filtered by "key equal or list_has_any" would build every pair x roster entry first (millions).
+    # A row may repeat (two shared pieces): harmless, its readers take DISTINCT pairs or bool_or / DISTINCT names.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _temp_rc_roster_pairs AS SELECT l.lid, r.oid, l.listing_id, r.observation_id, "
-        f"r.role, l.name_text AS a, r.name_text AS b, l.name_key AS a_key, r.name_key AS b_key {join} "
-        f"WHERE l.name_key = r.name_key OR list_has_any(l.last_parts, r.last_parts)"
+        f"""
+        CREATE OR REPLACE TEMP TABLE _temp_rc_roster_pairs AS
+        WITH x AS (
+            SELECT c.lid, c.oid, l.listing_id, l.name_text, l.name_key, l.last_parts
+            FROM ({ids}) c JOIN temp_rc_l l ON l.lid = c.lid
+        )
+        SELECT x.lid, r.oid, x.listing_id, r.observation_id, r.role, x.name_text AS a, r.name_text AS b, true AS key_eq
+        FROM x JOIN temp_rc_o_names r ON r.oid = x.oid AND r.name_key = x.name_key
+        UNION ALL
+        -- key_eq is false here, or NULL where the listing has no key (as the single join gave)
+        SELECT x.lid, r.oid, x.listing_id, r.observation_id, r.role, x.name_text AS a, r.name_text AS b,
+               x.name_key = r.name_key AS key_eq
+        FROM (SELECT lid, oid, listing_id, name_text, name_key, unnest(last_parts) AS part FROM x) x
+        JOIN (SELECT oid, observation_id, role, name_text, name_key, unnest(last_parts) AS part FROM temp_rc_o_names) r
+          ON r.oid = x.oid AND r.part = x.part
+        WHERE x.name_key IS DISTINCT FROM r.name_key
+        """
     )
-    name_matches(con, prep, "SELECT a, b FROM _temp_rc_roster_pairs WHERE a_key <> b_key")
+    name_matches(con, prep, "SELECT a, b FROM _temp_rc_roster_pairs WHERE NOT key_eq")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
@@ -163,7 +180,7 @@ def roster_hits(con: duckdb.DuckDBPyConnection, prep: Prepared, pairs: str, out:
                bool_or(p.role = 'roster') AS on_roster, bool_or(p.role = 'departed') AS departed,
                string_agg(DISTINCT p.b, '; ' ORDER BY p.b) FILTER (WHERE p.role = 'departed') AS departed_name
         FROM _temp_rc_roster_pairs p LEFT JOIN temp_rc_name_match m ON m.a = p.a AND m.b = p.b
-        WHERE p.a_key = p.b_key OR m.ok
+        WHERE p.key_eq OR m.ok
         GROUP BY p.lid, p.oid
         """
     )
@@ -291,10 +308,11 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
     """
     # each block's pairs minus those an earlier block already gave: distinct pairs without a DISTINCT, and the
     # columns ride along from the blocking join (no second join of millions of pairs back to both sides)
-    rep = ("(SELECT oid, observation_id, npi_ok, phone_key, addr_num, zip5, addr_key, name_key, provider_name, "
+    # no string ids in the pairs (millions of rows at national scale): the links take them from lid/oid at the end
+    rep = ("(SELECT oid, npi_ok, phone_key, addr_num, zip5, addr_key, name_key, provider_name, "
            "last_parts, org_key FROM temp_rc_o WHERE kind = 'report')")
     columns = """
-        SELECT l.lid, r.oid, l.listing_id, r.observation_id, l.org_key AS l_org, r.org_key AS o_org,
+        SELECT l.lid, r.oid, l.org_key AS l_org, r.org_key AS o_org,
                l.npi_ok = r.npi_ok AS npi_eq, l.phone_key = r.phone_key AS phone_eq,
                l.addr_key = r.addr_key AS addr_eq, r.addr_num = l.addr_num AS num_eq, l.name_key = r.name_key AS name_eq,
                -- the keys/names only where a pairwise decision can still matter (narrower rows at national scale)
@@ -322,7 +340,7 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
         f"""
         CREATE OR REPLACE TEMP TABLE temp_rc_report_links AS
         WITH f AS (
-            SELECT x.lid, x.oid, x.listing_id, x.observation_id, x.org, x.has_person, x.has_location,
+            SELECT x.lid, x.oid, x.org, x.has_person, x.has_location,
                    {_flag("x.npi_eq")} AS f_npi, {_flag("x.phone_eq")} AS f_phone,
                    {_flag("x.addr_eq OR coalesce(am.ok, false)")} AS f_addr,
                    {_flag("x.name_eq OR coalesce(nm.ok, false)")} AS f_person
@@ -332,7 +350,7 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
         ), s AS (
             SELECT *, {provider} AS provider_score, {practice} AS practice_score FROM f
         ), d AS (
-            SELECT lid, oid, listing_id, observation_id, f_npi > 0 AS npi, f_phone > 0 AS phone, f_addr > 0 AS addr,
+            SELECT lid, oid, f_npi > 0 AS npi, f_phone > 0 AS phone, f_addr > 0 AS addr,
                    f_person > 0 OR org >= {_double(NAME_FLOOR)} AS by_name,
                    CASE WHEN has_person AND (f_npi > 0 OR f_person > 0)
                              AND (f_phone > 0 OR f_addr > 0 OR NOT has_location)
@@ -342,15 +360,15 @@ def link_reports(con: duckdb.DuckDBPyConnection, prep: Prepared, threshold: floa
                    provider_score, practice_score
             FROM s
         )
-        SELECT listing_id, observation_id,
-               CASE level WHEN 'provider' THEN provider_score WHEN 'practice' THEN practice_score
+        SELECT l.listing_id, o.observation_id,
+               CASE d.level WHEN 'provider' THEN d.provider_score WHEN 'practice' THEN d.practice_score
                     ELSE {_double(1.0)} END AS score,
-               CASE WHEN level = 'phone' THEN 'phone'
-                    ELSE concat_ws('+', CASE WHEN npi THEN 'npi' END, CASE WHEN phone THEN 'phone' END,
-                                   CASE WHEN addr THEN 'address' END,
-                                   CASE WHEN NOT npi AND by_name THEN 'name' END) END AS method,
-               level, lid, oid
-        FROM d WHERE level IS NOT NULL
+               CASE WHEN d.level = 'phone' THEN 'phone'
+                    ELSE concat_ws('+', CASE WHEN d.npi THEN 'npi' END, CASE WHEN d.phone THEN 'phone' END,
+                                   CASE WHEN d.addr THEN 'address' END,
+                                   CASE WHEN NOT d.npi AND d.by_name THEN 'name' END) END AS method,
+               d.level, d.lid, d.oid
+        FROM d JOIN temp_rc_l l ON l.lid = d.lid JOIN temp_rc_o o ON o.oid = d.oid WHERE d.level IS NOT NULL
         """
     )
     drop_temp(con, "_temp_rc_rep_pairs", "_temp_rc_org_sim")

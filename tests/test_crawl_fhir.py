@@ -314,3 +314,24 @@ def test_server_rejecting_an_include_is_retried_with_fewer(tmp_path: Path, monke
     searches = [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
     assert len(searches) == 2 and "PractitionerRole:service" in searches[0]
     assert "PractitionerRole:service" not in searches[1] and "_include=PractitionerRole:practitioner" in searches[1]
+
+
+def test_chunks_staged_while_paging_give_the_same_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One spool chunk per page (DuckDB staging each in its worker thread during the crawl) lands what one chunk lands."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    landed = []
+    for chunk_pages in ("1", "1000"):
+        folder = tmp_path / f"chunk-{chunk_pages}"
+        folder.mkdir()
+        api = PlanNetServer()
+        with api.server:
+            result = run_spider("fhir_directory", str(write_config(folder, api.base)), "run1",
+                                {"insurer": INSURER, "chunk_pages": chunk_pages}, timeout=90)
+        assert result.status == "ok", (result.reason, result.log_tail)
+        rows = sorted(({k: (v.replace(api.base, "BASE") if isinstance(v, str) else v) for k, v in r.items()
+                        if k not in ("fetched_at", "payload_sha256")} for r in read_landing(folder, "listings")),
+                      key=lambda r: r["source_key"])  # each run has its own server port (and so page bytes)
+        quarantined = sorted(q["error"].replace(api.base, "BASE") for q in read_landing(folder, "quarantine"))
+        landed.append((rows, quarantined, result.items))
+    assert landed[0][2] == 5 and len(landed[0][0]) == 5
+    assert landed[0] == landed[1]

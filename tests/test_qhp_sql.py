@@ -126,12 +126,13 @@ def python_reference(path: Path) -> tuple[dict[str, dict[str, Any]], dict[int, s
     """Listings (by listing_id) and quarantined entry indexes of the pure Python path over a file."""
     listings: dict[str, dict[str, Any]] = {}
     quarantined: dict[int, str] = {}
+    file_hash = qhp_sql.file_sha256(str(path))
 
     def deliver(batch: list[tuple[int, Any]]) -> bool:
         """Parse one batch like the spider does."""
         for index, entry in batch:
             try:
-                for row in provider_listings(entry, INSURER, URL, FETCHED, index):
+                for row in provider_listings(entry, INSURER, URL, FETCHED, index, file_hash):
                     listings.setdefault(row["listing_id"], row)
             except EntryError as exc:
                 quarantined[index] = str(exc)
@@ -156,7 +157,7 @@ def sql_path(path: Path, work: Path) -> tuple[dict[str, dict[str, Any]], dict[in
     quarantined: dict[int, str] = {}
     for index, entry in qhp_sql.misfit_entries(result.misfit_files):
         try:
-            for row in provider_listings(entry, INSURER, URL, FETCHED, index):
+            for row in provider_listings(entry, INSURER, URL, FETCHED, index, qhp_sql.file_sha256(str(path))):
                 listings.setdefault(row["listing_id"], row)
         except EntryError as exc:
             quarantined[index] = str(exc)

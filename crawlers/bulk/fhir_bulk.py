@@ -27,7 +27,7 @@ from crawlers.bulk.compute import compute_connection
 from crawlers.bulk.sources import BulkFile, BulkSourceError, resolve_files
 from crawlers.config import CrawlConfig, DirectoryConfig
 from crawlers.landing import (
-    LANDING_PARQUET,
+    LANDING_PARQUET_WIDE,
     is_local,
     slugify,
     utcnow_iso,
@@ -67,8 +67,12 @@ COLUMNS = {
     "HealthcareService": {"resourceType": "VARCHAR", "id": "VARCHAR", "extension": EXTENSIONS, "telecom": TELECOM},
 }
 
+# ref_id: the last path segment of a reference; the regex (a versioned `/_history/` reference, a trailing slash)
+# runs only for the few references that need it: split_part is ~3.5x cheaper and gives the same values
+# (tests/test_bulk_refs.py), and a bulk directory has several references per PractitionerRole.
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO ref_id(ref) AS regexp_extract(ref, '([^/]+)(/_history/[^/]+)?$', 1);
+CREATE OR REPLACE TEMP MACRO ref_id(ref) AS CASE WHEN contains(ref, '/_history/') OR ends_with(ref, '/')
+    THEN regexp_extract(ref, '([^/]+)(/_history/[^/]+)?$', 1) ELSE split_part(ref, '/', -1) END;
 CREATE OR REPLACE TEMP MACRO tel(t, sys) AS list_filter(t, lambda x: x.system = sys)[1].value;
 CREATE OR REPLACE TEMP MACRO newpt(ext) AS
     list_filter(list_transform(
@@ -202,7 +206,7 @@ def listings_sql(insurer: str, run_source: str, fetched_at: str, trust_last_upda
         SELECT r.*, p.npi, p.provider_name, p.first_name, p.middle_name, p.last_name, o.name AS practice_name,
                l.address, l.city, l.state, l.zip,
                coalesce(r.phone, l.phone, p.phone) AS any_phone,
-               coalesce(r.specialty_display, nucc_display.m[r.specialty_code]) AS specialty,
+               coalesce(r.specialty_display, n.display) AS specialty,
                coalesce(r.newpt, h.newpt, l.newpt) AS accepting_raw,
                coalesce(r.website, l.website, o.website) AS any_website
         FROM roles r
@@ -210,7 +214,7 @@ def listings_sql(insurer: str, run_source: str, fetched_at: str, trust_last_upda
         LEFT JOIN locations l ON l.id = r.loc_id
         LEFT JOIN organizations o ON o.id = coalesce(r.org_id, l.org_id)
         LEFT JOIN services h ON h.id = r.hs_id
-        CROSS JOIN nucc_display
+        LEFT JOIN nucc_names n ON n.code = r.specialty_code  -- a join on the 900 codes: a MAP lookup scans its keys
     )
     SELECT
         left(sha1('{esc}|fhir_bulk|PractitionerRole/' || id || '|Location/' || coalesce(loc_id, '')), 16) AS listing_id,
@@ -220,21 +224,22 @@ def listings_sql(insurer: str, run_source: str, fetched_at: str, trust_last_upda
         canon(accepting_raw) AS accepting_status, accepting_raw, networks, NULL::JSON AS plans,
         any_website AS website, {last_updated} AS last_updated,
         '{src}' AS source_url, '{fetched_at}' AS fetched_at, NULL::VARCHAR AS payload_sha256,
-        json_object('meta_last_updated', meta_last_updated, 'practitioner_role_id', id) AS raw
+        json_object('meta_last_updated', meta_last_updated) AS raw  -- the role's id is in source_key
     FROM joined
     """
 
 
 def nucc_table(con: duckdb.DuckDBPyConnection) -> None:
-    """TEMP table of NUCC taxonomy codes and display names, and `nucc_display`: the same as one MAP (a lookup, not a join)."""
+    """TEMP tables of NUCC taxonomy codes and display names: `nucc`, `nucc_names` (one row per code), `nucc_display` (one MAP)."""
     path = resources.files("reconcile.data").joinpath("nucc_provider_taxonomy.csv")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE nucc AS SELECT \"Code\" AS code, \"Display Name\" AS display "
         "FROM read_csv(?, header=true, all_varchar=true)",
         [str(path)],
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE nucc_display AS SELECT map_from_entries(list((code, display))) AS m "
-                "FROM (SELECT code, any_value(display) AS display FROM nucc WHERE code IS NOT NULL GROUP BY code)")
+    con.execute("CREATE OR REPLACE TEMP TABLE nucc_names AS "
+                "SELECT code, any_value(display) AS display FROM nucc WHERE code IS NOT NULL GROUP BY code")
+    con.execute("CREATE OR REPLACE TEMP TABLE nucc_display AS SELECT map_from_entries(list((code, display))) AS m FROM nucc_names")
 
 
 def rejected_files(con: duckdb.DuckDBPyConnection, files: list[BulkFile],
@@ -275,6 +280,10 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
     with tempfile.TemporaryDirectory(prefix="gc-bulk-", dir=work_dir) as tmp:
         result.files = resolve_files(directory, crawl, tmp)
         con = compute_connection(tmp)
+        # Every join of the listings query is a LEFT join onto the smaller side (practitioners, locations, ...,
+        # the ~900 NUCC codes): keep those as the hash tables. DuckDB's build-side flip otherwise built the NUCC
+        # lookup on the 400k-per-million wide role rows (0.9 s per million resources instead of 0.07).
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         con.execute(MACROS)
         nucc_table(con)
         quarantine = []
@@ -287,7 +296,7 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
         local_out = fs_path + ".tmp" if is_local(fs) else f"{tmp}/listings.parquet"
         role = directory.role.replace("'", "''")
         copy = (f"COPY (SELECT *, '{role}' AS role FROM ({sql})) TO '{local_out.replace(chr(39), chr(39) * 2)}' "
-                f"({LANDING_PARQUET})")
+                f"({LANDING_PARQUET_WIDE})")
         register_views(con, result.files)
         try:  # one typed pass in the normal case; only a file DuckDB rejects is probed and read loosely
             written = con.execute(copy).fetchone()
@@ -350,9 +359,15 @@ API_COLUMNS = {
 API_PAGES = {"page": "BIGINT", "url": "VARCHAR", "fetched_at": "VARCHAR", "sha256": "VARCHAR"}
 
 API_MACROS = f"""
-CREATE OR REPLACE TEMP MACRO clean(x) AS nullif(trim(regexp_replace(x, '[\\s\\x{{00a0}}]+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO clean_any(x) AS nullif(trim(regexp_replace(x, '[\\s\\x{{00a0}}]+', ' ', 'g')), '');
+-- most values are already clean (no tab/newline/nbsp, no double or outer space): one match test instead of a rewrite.
+-- Macro arguments are expanded at every use, so `x` is bound once through a one-item list_transform.
+CREATE OR REPLACE TEMP MACRO clean(x) AS list_transform([x], lambda v: CASE
+    WHEN regexp_matches(v, '[\\t\\n\\f\\r\\x{{00a0}}]|  ') OR trim(v) <> v THEN clean_any(v) ELSE nullif(v, '') END)[1];
 CREATE OR REPLACE TEMP MACRO rkey_of(s) AS nullif(regexp_extract(s, '(?:^|/)([A-Z][^/]*/[^/]+)/*$', 1), '');
+-- the common relative `Type/id` is its own key; other forms (absolute, versioned, with a query) are parsed
 CREATE OR REPLACE TEMP MACRO rkey(ref) AS CASE WHEN ref IS NULL OR starts_with(ref, '#') THEN NULL
+    WHEN regexp_full_match(ref, '[A-Z][^/?]*/[^/?]+') AND NOT ends_with(ref, '/_history') THEN ref
     ELSE rkey_of(regexp_replace(split_part(ref, '?', 1), '/_history(/.*)?$', '')) END;
 CREATE OR REPLACE TEMP MACRO tkey(rid, ref, kind) AS CASE WHEN starts_with(ref, '#') THEN kind || '/' || rid || ref
     ELSE rkey(ref) END;
@@ -362,12 +377,13 @@ CREATE OR REPLACE TEMP MACRO np_code(s) AS CASE WHEN s.valueBoolean IS NOT NULL
     THEN CASE WHEN s.valueBoolean THEN 'true' ELSE 'false' END
     ELSE coalesce(clean(list_filter(s.valueCodeableConcept.coding, lambda c: coalesce(c.code, '') <> '')[1].code),
                   clean(s.valueCodeableConcept.text)) END;
-CREATE OR REPLACE TEMP MACRO np_items(ext) AS list_filter(list_transform(
+-- (the sub-extensions are picked once per extension and bound as `p`, not re-filtered at each use in np_code)
+CREATE OR REPLACE TEMP MACRO np_items(ext) AS CASE WHEN ext IS NULL THEN NULL ELSE list_filter(list_transform(
     list_filter(ext, lambda e: e.url IN {tuple(NEWPATIENTS_URLS)}),
-    lambda e: {{'code': np_code(list_filter(e.extension, lambda s: s.url = 'acceptingPatients')[-1]),
-               'net': coalesce(nullif(list_filter(e.extension, lambda s: s.url = 'fromNetwork')[-1].valueReference.display, ''),
-                               nullif(list_filter(e.extension, lambda s: s.url = 'fromNetwork')[-1].valueReference.reference, ''))}}),
-    lambda x: x.code IS NOT NULL);
+    lambda e: list_transform([{{'acc': list_filter(e.extension, lambda s: s.url = 'acceptingPatients')[-1],
+                                'net': list_filter(e.extension, lambda s: s.url = 'fromNetwork')[-1].valueReference}}],
+        lambda p: {{'code': np_code(p.acc), 'net': coalesce(nullif(p.net.display, ''), nullif(p.net.reference, ''))}})[1]),
+    lambda x: x.code IS NOT NULL) END;
 CREATE OR REPLACE TEMP MACRO np_raw(items) AS
     nullif(array_to_string(list_transform(items, lambda x: x.code || coalesce(' (fromNetwork ' || x.net || ')', '')), '; '), '');
 CREATE OR REPLACE TEMP MACRO np_chosen(items) AS coalesce(list_filter(items, lambda x: x.net IS NULL)[1].code, items[1].code);
@@ -376,11 +392,14 @@ CREATE OR REPLACE TEMP MACRO spec_of(n, c) AS {{'code': clean(n.code), 'display'
 """
 
 
-def api_listings_sql(insurer: str, kind: str = "fhir") -> str:
-    """SELECT of listing rows (plus the keys looked up in Python afterwards) from the spooled API resources."""
-    esc = insurer.replace("'", "''")
-    return f"""
-    WITH roles AS (
+def _api_stages() -> dict[str, str]:
+    """The per-resource parts of the listing SQL (no joins): each runs over one resource type's rows on its own.
+
+    The crawler runs them chunk by chunk while it pages (`ApiStager`), so at close only the joins are left.
+    """
+    return {
+        "roles": f"""
+        SELECT *, tkey(id, loc_ref.reference, 'Location') AS loc_tkey, rkey(loc_ref.reference) AS loc_rkey FROM (
         SELECT r.id, r._page, r._pos, r.meta.lastUpdated AS last_updated, r.active,
                'PractitionerRole/' || r.id AS role_key,
                tkey(r.id, r.practitioner.reference, 'Practitioner') AS prac_key,
@@ -391,64 +410,98 @@ def api_listings_sql(insurer: str, kind: str = "fhir") -> str:
                    x.system IN {API_NUCC_SYSTEMS} AND coalesce(x.code, '') <> '')[1], c)),
                    lambda s: s.code IS NOT NULL OR s.display IS NOT NULL OR s.other IS NOT NULL)[1] AS spec,
                ctel(r.telecom, 'phone') AS phone, ctel(r.telecom, 'url') AS website, np_items(r.extension) AS np,
-               r.extension, r.healthcareService,
-               unnest(CASE WHEN len(r.location) > 0 THEN r.location ELSE [NULL] END) AS loc_ref
-        FROM practitionerrole r
-    ),
-    practitioners AS (
+               len(r.healthcareService) > 0 AS has_services,
+               -- the role's service keys and network references, kept on its first location's row (loc_ord = 1)
+               CASE WHEN len(r.healthcareService) > 0 THEN list_transform(r.healthcareService,
+                   lambda h: tkey(r.id, h.reference, 'HealthcareService')) END AS skeys,
+               CASE WHEN len(list_filter(r.extension, lambda e: e.url = '{NETWORK_URL}')) > 0 THEN list_transform(
+                   list_filter(r.extension, lambda e: e.url = '{NETWORK_URL}'),
+                   lambda e: {{'okey': tkey(r.id, e.valueReference.reference, 'Organization'),
+                              'ref_display': clean(e.valueReference.display), 'ref_key': rkey(e.valueReference.reference)}})
+                   END AS nets,
+               unnest(CASE WHEN len(r.location) > 0 THEN r.location ELSE [NULL] END) AS loc_ref,
+               unnest(range(1, greatest(coalesce(len(r.location), 0), 1) + 1)) AS loc_ord
+        FROM practitionerrole r)
+""",
+        "practitioners": f"""
+        SELECT key, npi, phone, website, family, suffix,
+               coalesce(clean(hn.text), clean(array_to_string(list_filter(
+                   list_concat(coalesce(hn.prefix, []), coalesce(hn.given, []), [coalesce(family, '')]),
+                   lambda v: coalesce(v, '') <> ''), ' ') || coalesce(', ' || suffix, ''))) AS display,
+               clean(hn.given[1]) AS first_name, clean(array_to_string(hn.given[2:], ' ')) AS middle_name
+        FROM (
         SELECT resourceType || '/' || id AS key, hn, npi, phone, website, clean(hn.family) AS family,
                nullif(array_to_string(hn.suffix, ', '), '') AS suffix
         FROM (SELECT *, coalesce(list_filter(name, lambda n: n.use = 'official')[1], name[1]) AS hn,
                      clean(list_filter(identifier, lambda i: i.system IN {API_NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value) AS npi,
-                     ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website FROM practitioner)
-    ),
-    locations AS (
+                     ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website FROM practitioner))
+""",
+        "locations": """
         SELECT resourceType || '/' || id AS key, id, clean(name) AS name,
                coalesce(clean(array_to_string(address.line, ' ')), clean(address.text)) AS address,
                clean(address.city) AS city, clean(address.state) AS state, clean(address.postalCode) AS zip,
                ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website, np_items(extension) AS np
         FROM location
-    ),
-    organizations AS (SELECT resourceType || '/' || id AS key, clean(name) AS name, ctel(telecom, 'url') AS website FROM organization),
-    services AS (
+""",
+        "organizations": """SELECT resourceType || '/' || id AS key, clean(name) AS name, ctel(telecom, 'url') AS website FROM organization""",
+        "services": """
         SELECT resourceType || '/' || id AS key, ctel(telecom, 'phone') AS phone, np_items(extension) AS np,
                list_transform(location, lambda l: rkey(l.reference)) AS loc_keys, len(coalesce(location, [])) = 0 AS anywhere
         FROM healthcareservice
-    ),
+""",
+    }
+
+
+def api_listings_sql(insurer: str, kind: str = "fhir", staged: bool = False) -> str:
+    """SELECT of listing rows (plus the keys looked up in Python afterwards) from the spooled API resources.
+
+    `staged`: read the per-resource parts from the `_st_<name>` tables `ApiStager` filled, else from the views.
+    """
+    esc = insurer.replace("'", "''")
+    stages = _api_stages()
+    part = (lambda name: f"SELECT * FROM _st_{name}") if staged else stages.__getitem__
+    return f"""
+    WITH roles AS ({part("roles")}),
+    practitioners AS ({part("practitioners")}),
+    locations AS ({part("locations")}),
+    organizations AS ({part("organizations")}),
+    services AS ({part("services")}),
     listed AS (
         SELECT r.*, l.key AS loc_res, l.name AS location_name, l.address, l.city, l.state, l.zip,
                l.phone AS loc_phone, l.website AS loc_website, l.np AS loc_np,
-               coalesce(rkey(r.loc_ref.reference), CASE WHEN l.key IS NOT NULL THEN r.loc_ref.reference END,
+               coalesce(r.loc_rkey, CASE WHEN l.key IS NOT NULL THEN r.loc_ref.reference END,
                         r.loc_ref.display, '') AS loc_key
-        FROM roles r LEFT JOIN locations l ON l.key = tkey(r.id, r.loc_ref.reference, 'Location')
+        FROM roles r LEFT JOIN locations l ON l.key = r.loc_tkey
+    ),
+    role_service_keys AS (
+        SELECT id, unnest(skeys) AS skey, unnest(range(1, len(skeys) + 1)) AS ord FROM roles WHERE loc_ord = 1 AND len(skeys) > 0
+    ),
+    role_network_refs AS (
+        SELECT id, ord, n.okey AS okey, n.ref_display AS ref_display, n.ref_key AS ref_key
+        FROM (SELECT id, unnest(nets) AS n, unnest(range(1, len(nets) + 1)) AS ord FROM roles WHERE loc_ord = 1 AND len(nets) > 0)
     ),
     role_services AS (  -- every resolved HealthcareService of a role, in order
-        SELECT u.id, u.ord, s.* FROM (
-            SELECT id, unnest(list_transform(healthcareService, lambda h: tkey(id, h.reference, 'HealthcareService'))) AS skey,
-                   unnest(range(1, len(healthcareService) + 1)) AS ord
-            FROM practitionerrole WHERE len(healthcareService) > 0) u
+        SELECT u.id, u.ord, s.* FROM role_service_keys u
         JOIN services s ON s.key = u.skey
     ),
     chosen_service AS (  -- the service offered at the location, else one that names no location
         SELECT x.id, x.loc_key,
                arg_min(struct_pack(phone := s.phone, np := s.np),
                        CASE WHEN list_contains(s.loc_keys, x.loc_key) THEN 0 ELSE 1 END * 1000000 + s.ord) AS svc
-        FROM (SELECT DISTINCT id, loc_key FROM listed WHERE len(healthcareService) > 0) x
+        FROM (SELECT DISTINCT id, loc_key FROM listed WHERE has_services) x
         JOIN role_services s ON s.id = x.id AND (list_contains(s.loc_keys, x.loc_key) OR s.anywhere)
         GROUP BY ALL
     ),
     role_networks AS (
         SELECT id, list(name ORDER BY first) AS networks FROM (
-            SELECT n.id, coalesce(o.name, clean(n.ref.display), rkey(n.ref.reference)) AS name, min(n.ord) AS first
-            FROM (SELECT id, unnest(nets) AS ref, unnest(range(1, len(nets) + 1)) AS ord FROM (
-                      SELECT id, list_transform(list_filter(extension, lambda e: e.url = '{NETWORK_URL}'), lambda e: e.valueReference) AS nets
-                      FROM practitionerrole WHERE len(list_filter(extension, lambda e: e.url = '{NETWORK_URL}')) > 0)) n
-            LEFT JOIN organizations o ON o.key = tkey(n.id, n.ref.reference, 'Organization')
+            SELECT n.id, coalesce(o.name, n.ref_display, n.ref_key) AS name, min(n.ord) AS first
+            FROM role_network_refs n
+            LEFT JOIN organizations o ON o.key = n.okey
             GROUP BY ALL HAVING name IS NOT NULL)
         GROUP BY id
     ),
     assembled AS (
-        SELECT x.*, p.hn, p.family, p.suffix, p.npi AS prac_npi, p.phone AS prac_phone, p.website AS prac_website,
+        SELECT x.*, p.display AS prac_display, p.first_name, p.middle_name, p.family, p.suffix, p.npi AS prac_npi, p.phone AS prac_phone, p.website AS prac_website,
                o.name AS org_name, o.website AS org_website, cs.svc, rn.networks AS net_names,
                CASE WHEN len(x.np) > 0 THEN x.np WHEN len(cs.svc.np) > 0 THEN cs.svc.np WHEN len(x.loc_np) > 0 THEN x.loc_np END
                    AS np_found,
@@ -464,10 +517,7 @@ def api_listings_sql(insurer: str, kind: str = "fhir") -> str:
         x.role_key || CASE WHEN x.loc_ref IS NOT NULL THEN '|' || x.loc_key ELSE '' END AS source_key,
         '{esc}' AS insurer, '{kind}' AS directory_kind,
         coalesce(prac_npi, role_npi) AS npi,
-        coalesce(clean(hn.text), clean(array_to_string(list_filter(
-                     list_concat(coalesce(hn.prefix, []), coalesce(hn.given, []), [coalesce(family, '')]),
-                     lambda v: coalesce(v, '') <> ''), ' ') || coalesce(', ' || suffix, '')), org_name) AS provider_name,
-        clean(hn.given[1]) AS first_name, clean(array_to_string(hn.given[2:], ' ')) AS middle_name,
+        coalesce(prac_display, org_name) AS provider_name, first_name, middle_name,
         family AS last_name, suffix AS credentials, org_name AS practice_name,
         address, city, state, zip,
         coalesce(phone, loc_phone, svc.phone, prac_phone) AS phone,
@@ -480,16 +530,31 @@ def api_listings_sql(insurer: str, kind: str = "fhir") -> str:
     """
 
 
-def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mapper,  # type: ignore[no-untyped-def]
-                  mapped_type: str = "VARCHAR") -> None:
-    """TEMP table (value, mapped) of a Python normalizer run once per distinct value (not per row)."""
-    import pyarrow as pa
+def _sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
-    con.register(f"{name}_arrow", pa.table({"value": pa.array(values, pa.string()),
-                                            "mapped": [mapper(v) for v in values]}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT value, CAST(mapped AS {mapped_type}) AS mapped "
-                f"FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+
+def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mapper,  # type: ignore[no-untyped-def]
+                  mapped_type: str = "VARCHAR", work_dir: str | None = None, insert: bool = False) -> None:
+    """TEMP table (value, mapped) of a Python normalizer run once per distinct value (not per row).
+
+    The pairs travel through a small NDJSON file, not a registered Arrow table or bound parameters: either makes
+    the duckdb module import pandas (~0.5 CPU s of a crawl).
+    """
+    import os
+
+    import orjson
+
+    select = f"SELECT NULL::VARCHAR AS value, NULL::{mapped_type} AS mapped WHERE false"
+    if values:
+        path = os.path.join(work_dir or tempfile.gettempdir(), f"{name}.ndjson")
+        with open(path, "wb") as fh:
+            fh.write(b"".join(orjson.dumps({"value": v, "mapped": mapper(v)}, option=orjson.OPT_APPEND_NEWLINE)
+                              for v in values))
+        select = (f"SELECT value, CAST(mapped AS {mapped_type}) AS mapped FROM read_json({_sql_text(path)}, "
+                  f"format='newline_delimited', columns={{'value': 'VARCHAR', 'mapped': 'VARCHAR'}})")
+    con.execute(f"INSERT INTO {name} {select}" if insert else f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
 
 
 @dataclass
@@ -501,41 +566,116 @@ class SpoolResult:
     invalid_npi: list[dict] = field(default_factory=list)
 
 
-def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landing_root: str, run_id: str,
-                     work_dir: str, kind: str = "fhir", memory_limit: str = "384MB") -> SpoolResult:
-    """Listings of spooled Plan-Net pages -> one landing Parquet file; roles with an invalid NPI are returned instead."""
-    from reconcile.normalize.accepting import normalize_accepting
-    from reconcile.normalize.npi import is_valid_npi
-    from reconcile.normalize.specialty import lookup_specialty
+class ApiStager:
+    """Spooled Plan-Net resources -> listings: the per-resource SQL chunk by chunk, then the joins and the landing file.
 
-    result = SpoolResult()
-    con = compute_connection(work_dir, memory_limit)  # the crawler stays small; DuckDB spills beyond the cap
-    try:
-        con.execute(API_MACROS)
-        register_views(con, files, schema=API_COLUMNS)
+    With `background=True` the chunks are staged by one worker thread (DuckDB releases the GIL) while the crawler
+    keeps paging on the other core, so at close only the joins are left. Each chunk is one transaction: a chunk
+    whose resources do not fit the declared STRUCTs is rolled back and re-read with its rejected files loosely.
+    """
+
+    def __init__(self, work_dir: str, memory_limit: str = "384MB", background: bool = False) -> None:
+        """An in-memory DuckDB (capped, spilling under `work_dir`) with the empty `_st_<name>` stage tables."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        self.work_dir = work_dir
+        self.con = compute_connection(work_dir, memory_limit)  # the crawler stays small; DuckDB spills beyond the cap
+        self.files: list[BulkFile] = []
+        self.rejected: set[str] = set()
+        self.pending: list[Future] = []
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="fhir-stage") if background else None
+        self.threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self.con.execute(API_MACROS)
+        if background:
+            self.con.execute("SET threads = 1")  # while paging, the crawler's own thread needs the other core
+        register_views(self.con, [], schema=API_COLUMNS)
+        for name, body in _api_stages().items():
+            self.con.execute(f"CREATE TEMP TABLE _st_{name} AS {body} LIMIT 0")
+
+    def add(self, files: list[BulkFile]) -> None:
+        """Stage a chunk of closed spool files (in the worker when there is one)."""
+        files = [f for f in files if f.resource_type in API_COLUMNS]
+        if not files:
+            return
+        self.files += files
+        if self.pool is not None:
+            self.pending.append(self.pool.submit(self._stage, files))
+        else:
+            self._stage(files)
+
+    def _stage(self, files: list[BulkFile]) -> None:
+        """Insert one chunk's per-resource rows into the stage tables (typed; rejected files loosely)."""
+        fallback: frozenset[str] = frozenset()
+        for attempt in range(2):
+            register_views(self.con, files, fallback, schema=API_COLUMNS)
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for name, body in _api_stages().items():
+                    self.con.execute(f"INSERT INTO _st_{name} {body}")
+                self.con.execute("COMMIT")
+                self.rejected |= fallback
+                return
+            except duckdb.Error:  # a page whose resources do not fit the STRUCTs: read those files loosely
+                self.con.execute("ROLLBACK")
+                if attempt:
+                    raise
+                fallback = rejected_files(self.con, files, API_COLUMNS)
+
+    def close(self) -> None:
+        """Stop the worker and close DuckDB (idempotent)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        self.con.close()
+
+    def finish(self, pages_file: str, insurer: str, landing_root: str, run_id: str, kind: str = "fhir") -> SpoolResult:
+        """Wait for the staged chunks, join them into listings and write the landing Parquet file."""
+        for future in self.pending:
+            future.result()  # a chunk that failed twice fails the build, with DuckDB's message
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+            self.con.execute(f"SET threads = {int(self.threads)}")
         try:
-            con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind)}")
-        except duckdb.Error:  # a page whose resources do not fit the STRUCTs: read those files loosely
-            register_views(con, files, rejected_files(con, files, API_COLUMNS), schema=API_COLUMNS)
-            con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind)}")
-        con.execute(f"CREATE TEMP TABLE _pages AS SELECT * FROM read_json(?, format='newline_delimited', "
-                    f"columns={_columns_literal(API_PAGES)})", [pages_file])
+            return self._finish(pages_file, insurer, landing_root, run_id, kind)
+        finally:
+            self.con.close()
+
+    def _finish(self, pages_file: str, insurer: str, landing_root: str, run_id: str, kind: str) -> SpoolResult:
+        """The joins, lookups and the landing file (see `finish`)."""
+        from reconcile.normalize.accepting import normalize_accepting
+        from reconcile.normalize.npi import is_valid_npi, valid_npi_sql
+        from reconcile.normalize.specialty import lookup_specialty
+
+        result = SpoolResult()
+        con, work_dir = self.con, self.work_dir
+        # views over every file, for the invalid-NPI records' role JSON (read only when some NPI is invalid)
+        register_views(con, self.files, frozenset(self.rejected), schema=API_COLUMNS)
+        con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind, staged=True)}")
+        con.execute(f"CREATE TEMP TABLE _pages AS SELECT * FROM read_json({_sql_text(pages_file)}, "
+                    f"format='newline_delimited', columns={_columns_literal(API_PAGES)})")
         distinct = lambda column, where="true": [r[0] for r in con.execute(
             f"SELECT DISTINCT {column} FROM _rows WHERE {column} IS NOT NULL AND {where}").fetchall()]
-        _lookup_table(con, "_npi_ok", distinct("npi"), is_valid_npi, "BOOLEAN")
-        _lookup_table(con, "_accepting", distinct("accepting_code"), normalize_accepting)
+        # NPIs published as 10 plain digits (nearly all) are checked by DuckDB with is_valid_npi's rule; the rest
+        # (separators, labels, other digits) by is_valid_npi itself, once per distinct value.
+        plain = "regexp_full_match(npi, '[0-9]{10}')"
+        con.execute(f"CREATE TEMP TABLE _npi_ok AS SELECT value, {valid_npi_sql('value')} AS mapped "
+                    f"FROM (SELECT DISTINCT npi AS value FROM _rows WHERE {plain})")
+        _lookup_table(con, "_npi_ok", distinct("npi", f"NOT {plain}"), is_valid_npi, "BOOLEAN", work_dir, insert=True)
+        _lookup_table(con, "_accepting", distinct("accepting_code"), normalize_accepting, work_dir=work_dir)
         _lookup_table(con, "_specialty", distinct("specialty_code", "specialty_display IS NULL"),
-                      lambda code: (lookup_specialty(code).display if lookup_specialty(code) else None))
-        bad = con.execute(
+                      lambda code: (lookup_specialty(code).display if lookup_specialty(code) else None), work_dir=work_dir)
+        any_bad = con.execute("SELECT count(*) FROM _npi_ok WHERE NOT mapped").fetchone()[0] > 0
+        bad = con.execute(  # the role's JSON is read back from the spool only when some NPI is invalid
             "SELECT DISTINCT ON (r.role_id, r._page, r._pos) p.url, r._pos, r.role_id, r.npi, to_json(pr)::VARCHAR "
             "FROM _rows r JOIN _npi_ok n ON n.value = r.npi AND NOT n.mapped JOIN _pages p ON p.page = r._page "
             "LEFT JOIN practitionerrole pr ON pr.id = r.role_id AND pr._page = r._page AND pr._pos = r._pos "
-            "ORDER BY r._page, r._pos").fetchall()
+            "ORDER BY r._page, r._pos").fetchall() if any_bad else []
         result.invalid_npi = [{"file": url, "row": pos, "error": f"PractitionerRole/{rid}: invalid NPI {npi!r}",
                                "raw_text": raw[:2000] if raw else None} for url, pos, rid, npi, raw in bad]
         target = f"{landing_root.rstrip('/')}/listings/{slugify(insurer)}/{run_id}.parquet"
         local_out = f"{work_dir}/listings.parquet"
-        con.execute(f"""COPY (
+        written = con.execute(f"""COPY (
             SELECT left(sha1('{insurer.replace("'", "''")}|{kind}|' || r.source_key), 16) AS listing_id, r.source_key,
                    r.insurer, r.directory_kind, r.npi, r.provider_name, r.first_name, r.middle_name, r.last_name,
                    r.credentials, r.practice_name, r.address, r.city, r.state, r.zip, r.phone,
@@ -553,17 +693,27 @@ def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landi
             LEFT JOIN _specialty s ON s.value = r.specialty_code
             WHERE r.npi IS NULL OR r.npi NOT IN (SELECT value FROM _npi_ok WHERE NOT mapped)
             ORDER BY r._page, r._pos, r.source_key
-        ) TO '{local_out}' (FORMAT parquet)""")
-        result.listings = int(con.execute(f"SELECT count(*) FROM read_parquet('{local_out}')").fetchone()[0])
-    finally:
-        con.close()
-    fs, fs_path = fsspec.core.url_to_fs(target)
-    fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
-    fs.put_file(local_out, fs_path + ".tmp")
-    fs.mv(fs_path + ".tmp", fs_path)
-    result.landing_file = target
-    return result
+        ) TO {_sql_text(local_out)} ({LANDING_PARQUET_WIDE})""").fetchone()
+        result.listings = int(written[0]) if written else 0
+        fs, fs_path = fsspec.core.url_to_fs(target)
+        fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
+        fs.put_file(local_out, fs_path + ".tmp")
+        fs.mv(fs_path + ".tmp", fs_path)
+        result.landing_file = target
+        return result
 
 
-__all__ = ["BulkResult", "BulkSourceError", "SpoolResult", "bulk_to_landing", "listings_sql", "register_views",
+def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landing_root: str, run_id: str,
+                     work_dir: str, kind: str = "fhir", memory_limit: str = "384MB") -> SpoolResult:
+    """Listings of spooled Plan-Net pages -> one landing Parquet file; roles with an invalid NPI are returned instead."""
+    stager = ApiStager(work_dir, memory_limit)
+    try:
+        stager.add(files)
+    except BaseException:
+        stager.close()
+        raise
+    return stager.finish(pages_file, insurer, landing_root, run_id, kind)
+
+
+__all__ = ["ApiStager", "BulkResult", "BulkSourceError", "SpoolResult", "bulk_to_landing", "listings_sql", "register_views",
            "rejected_files", "spool_to_landing"]

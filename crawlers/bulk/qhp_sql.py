@@ -1,28 +1,31 @@
 """CMS QHP providers.json (spooled to disk) -> listings landing Parquet in one DuckDB statement.
 
-DuckDB's JSON reader parses the single-array file in parallel; every entry whose
-shape is the ordinary one (an object, a clean 10-digit NPI passing the check
-digit, a name, addresses/plans as lists of objects, scalar leaves) becomes its
-listings in SQL with exactly the semantics of `crawlers.parse.qhp`. Every other
-entry (odd types, bad NPI, no name, not an object) is handed back with its index
-to the Python parser, which lists or quarantines it, so a file never has to be
-parsed twice and odd entries never change meaning. DuckDB runs in memory as a
+DuckDB reads the single-array file once, in parallel, with the fields the listings use declared as
+types (no sampling, no JSON text per entry). Every entry whose shape is the ordinary one (an object, a
+clean 10-digit NPI passing the check digit, a name, addresses/plans as lists of objects, text values
+clean_text would leave as they are) becomes its listings in SQL with exactly the semantics of
+`crawlers.parse.qhp`. Every other entry (odd types, padded text, bad NPI, no name, not an object) is a
+misfit: its index is noted during that same pass, and only the misfits are re-read as JSON text and handed
+to the Python parser, which lists or quarantines them, so odd entries never change meaning. Listings carry
+the sha256 of the file as fetched plus their entry's index (`raw.entry_index`). DuckDB runs in memory as a
 compute engine with a memory cap and a spill folder; it never opens the warehouse.
 """
 
 from __future__ import annotations
 
-import glob
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
+from duckdb.sqltypes import BIGINT, BOOLEAN
 
 from crawlers.bulk.compute import compute_connection
-from crawlers.landing import LANDING_PARQUET
+from crawlers.landing import LANDING_PARQUET_WIDE
 from reconcile.normalize.accepting import normalize_accepting
 
 NAME_KEYS = ("prefix", "first", "middle", "last", "suffix")
@@ -38,39 +41,47 @@ ACCEPTING_VALUES = tuple(f(v) for v in ("accepting", "not accepting", "accepting
                          for f in (str.lower, str.upper, str.title, str.capitalize))
 ROW_GROUP = 16_384  # rows buffered per Parquet row group: wide rows, so small groups keep memory flat
 MAX_OBJECT = 2 * 1024 * 1024  # larger entries make DuckDB refuse the file: the Python path then reads it
-# Python's str.strip()/split() whitespace other than the plain space (clean_text would change such strings)
-_UNICODE_WS = r"\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-_SCALARS = "|".join(SCALAR_KEYS + ADDRESS_KEYS + PLAN_KEYS + NAME_KEYS)
-# An entry (DuckDB's minified JSON text) matching this is left to the Python parser. False alarms only cost
-# time; the SQL path relies on it never missing: strings clean_text would change (padding, runs of spaces,
-# escaped control characters, other whitespace; "" is mapped to NULL in SQL), booleans, decimals, objects
-# or arrays where text is expected, a name that is not an object, lists of names holding objects, non-integer years, falsy plan ids.
-ODD = "|".join((
-    r'  |\\[nrtfbu]|" |[^:,\[] "|[' + _UNICODE_WS + r"]", r"[:,\[](true|false)[,\]}]",
-    r"[:,\[]-?[0-9]+[.eE]", rf'"({_SCALARS})":[\[{{]', r'"name":[^{n]',
-    r'"(specialty|languages|facility_type)":(\{|\[[^\]]*[\[{])', r'"(addresses|plans)":[^\[n]',
-    r'"years":([^\[n]|\[[0-9,]*[^0-9,\]])', r'"plan_id":(""|null|0[,}])',
+# A text value (DuckDB's VARCHAR rendering of whatever JSON value was there) the SQL path cannot vouch for, tested
+# on all of an entry's text values joined by \x01: anything clean_text would change (control characters, Python's
+# other whitespace, runs of spaces, padding), and values that may not have been JSON strings (booleans, objects or
+# arrays rendered as text, decimals, which Python would render differently or drop). False alarms only cost time
+# (the entry goes to the Python parser); the SQL path relies on it never missing.
+_WHITESPACE = r"\x00\x02-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+ODD_TEXT = "|".join((
+    f"[{_WHITESPACE}]", "  ", r"(^|\x01) ", r" (\x01|$)", r"(^|\x01)(true|false)(\x01|$)", r"(^|\x01)[\[{]",
+    r"(^|\x01)-?[0-9]+[.eE]",
 ))
+YEARS = r"\[(-?[0-9]{1,18}(,-?[0-9]{1,18})*)?\]"  # a list of integers (minified JSON): cast as is; else Python decides
 
 MACROS = """
-CREATE OR REPLACE TEMP MACRO luhn_ok(d) AS
-    (24 + list_sum(list_transform(range(1, 10), lambda p:
-        CASE WHEN p % 2 = 1 THEN [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][TRY_CAST(substr(d, 10 - p, 1) AS INTEGER) + 1]
-             ELSE TRY_CAST(substr(d, 10 - p, 1) AS INTEGER) END))
-     + TRY_CAST(substr(d, 10, 1) AS INTEGER)) % 10 = 0;
+CREATE OR REPLACE TEMP MACRO luhn_ok(d) AS  -- d: 10 ASCII digits; NPI check digit (Luhn with prefix 80840)
+    (24 + 2 * (ord(substr(d, 1, 1)) - 48) - 9 * ((ord(substr(d, 1, 1)) - 48) >= 5)::INTEGER
+     + (ord(substr(d, 2, 1)) - 48)
+     + 2 * (ord(substr(d, 3, 1)) - 48) - 9 * ((ord(substr(d, 3, 1)) - 48) >= 5)::INTEGER
+     + (ord(substr(d, 4, 1)) - 48)
+     + 2 * (ord(substr(d, 5, 1)) - 48) - 9 * ((ord(substr(d, 5, 1)) - 48) >= 5)::INTEGER
+     + (ord(substr(d, 6, 1)) - 48)
+     + 2 * (ord(substr(d, 7, 1)) - 48) - 9 * ((ord(substr(d, 7, 1)) - 48) >= 5)::INTEGER
+     + (ord(substr(d, 8, 1)) - 48)
+     + 2 * (ord(substr(d, 9, 1)) - 48) - 9 * ((ord(substr(d, 9, 1)) - 48) >= 5)::INTEGER
+     + (ord(substr(d, 10, 1)) - 48)) % 10 = 0;
 CREATE OR REPLACE TEMP MACRO text_list(x) AS list_filter(CASE WHEN x IS NULL THEN []::VARCHAR[]
     WHEN left(x::VARCHAR, 1) = '[' THEN TRY_CAST(x AS VARCHAR[]) ELSE [x ->> '$'] END, lambda v: v IS NOT NULL AND v <> '');
 """
 
 
-def _shape() -> str:
-    """json_transform structure: the fields the listings use (scalars as text, lists of names as JSON)."""
-    shape: dict[str, Any] = {k: "VARCHAR" for k in SCALAR_KEYS}
-    shape.update({k: "JSON" for k in LIST_KEYS})
-    shape["name"] = {k: "VARCHAR" for k in NAME_KEYS}
-    shape["addresses"] = [{k: "VARCHAR" for k in ADDRESS_KEYS}]
-    shape["plans"] = [{**{k: "VARCHAR" for k in PLAN_KEYS}, "years": "BIGINT[]"}]
-    return json.dumps(shape)
+def _columns() -> str:
+    """read_json `columns`: the fields the listings use, text leaves as VARCHAR, lists of names and years as JSON."""
+    def struct(keys: tuple[str, ...], extra: str = "") -> str:
+        """A STRUCT type of VARCHAR fields."""
+        return "STRUCT(" + ", ".join(f"{k} VARCHAR" for k in keys) + extra + ")"
+
+    columns = {k: "VARCHAR" for k in SCALAR_KEYS}
+    columns.update({k: "JSON" for k in LIST_KEYS})
+    columns["name"] = struct(NAME_KEYS)
+    columns["addresses"] = struct(ADDRESS_KEYS) + "[]"
+    columns["plans"] = struct(PLAN_KEYS, ", years JSON") + "[]"
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -89,35 +100,51 @@ def _blank_null(fields: tuple[str, ...], var: str) -> str:
     return "{" + ", ".join(f"'{k}': nullif({var}.{k}, '')" for k in fields) + "}"
 
 
-def listings_sql(path: str, insurer: str, source_url: str, fetched_at: str) -> str:
-    """SELECT of listing rows (landing `listings` shape) plus `_fit`; a misfit entry is one row with its index and JSON in `raw`."""
-    ins = insurer.replace("'", "''")
-    src = source_url.replace("'", "''")
-    fetched = fetched_at.replace("'", "''")
-    quoted = path.replace("'", "''")
-    odd = ODD.replace("'", "''")
+def _texts(items: list[str]) -> str:
+    """SQL joining text expressions with \\x01 (NULLs skipped), for one ODD_TEXT test per entry."""
+    return "concat_ws(chr(1), " + ", ".join(items) + ")"
+
+
+def listings_sql(path: str, insurer: str, source_url: str, fetched_at: str, payload_sha256: str,
+                 note_misfit: str) -> str:
+    """SELECT of the listing rows (landing `listings` shape) of the entries the SQL path takes.
+
+    One typed read (`ignore_errors`: a value of another JSON type becomes NULL or its text, never an error). An
+    entry whose values the SQL cannot vouch for (a misfit) gives no rows: its index is passed to the SQL
+    function `note_misfit(idx) -> false` (evaluated only for misfits), and it is re-read as JSON text later
+    (`misfit_sql`).
+    """
+    ins, src, fetched, sha, quoted = (v.replace("'", "''") for v in (insurer, source_url, fetched_at,
+                                                                       payload_sha256, path))
+    odd = ODD_TEXT.replace("'", "''")
     core = "concat_ws(' ', " + ", ".join(f"nm.{k}" for k in NAME_KEYS[:4]) + ")"
-    addr_empty = " AND ".join(f"a.{k} IS NULL" for k in ADDRESS_KEYS)
-    plan_empty = " AND ".join(f"p.{k} IS NULL" for k in PLAN_KEYS)
-    scalars = ", ".join(f"nullif(j.{k}, '') AS {k}" for k in SCALAR_KEYS)
+    addr_empty = " AND ".join(f"coalesce(a.{k}, '') = ''" for k in ADDRESS_KEYS)
+    scalars = ", ".join(f"nullif(s.{k}, '') AS {k}" for k in SCALAR_KEYS)
+    texts = _texts([f"s.{k}" for k in SCALAR_KEYS] + [f"s.name.{k}" for k in NAME_KEYS] + [
+        "array_to_string(list_transform(s.addresses, lambda a: "
+        + _texts([f"a.{k}" for k in ADDRESS_KEYS]) + "), chr(1))",
+        "array_to_string(list_transform(s.plans, lambda p: " + _texts([f"p.{k}" for k in PLAN_KEYS]) + "), chr(1))",
+        *(f"array_to_string({k}_list, chr(1))" for k in LIST_KEYS)])
+    lists_ok = " AND ".join(f"(s.{k} IS NULL OR {k}_list IS NOT NULL)" for k in LIST_KEYS)
     return f"""
-    WITH parsed AS (
-        SELECT idx, e, left(e::VARCHAR, 1) = '{{' AND NOT regexp_matches(e::VARCHAR, '{odd}') AS plain,
-               json_transform(e, '{_shape()}') AS j
-        FROM (SELECT ordinality - 1 AS idx, json AS e
-              FROM read_json('{quoted}', format='array', records=false, columns={{'json': 'JSON'}},
-                             maximum_object_size={MAX_OBJECT}) WITH ORDINALITY)
+    WITH src AS (
+        SELECT ordinality - 1 AS idx, *, text_list(specialty) AS specialty_list,
+               text_list(languages) AS languages_list, text_list(facility_type) AS facility_type_list
+        FROM read_json('{quoted}', format='array', columns={_columns()}, ignore_errors=true,
+                       maximum_object_size={MAX_OBJECT}) WITH ORDINALITY
     ),
     cleaned AS (
-        SELECT idx, e, plain, {scalars}, j.specialty, j.languages, j.facility_type,
-               CASE WHEN j.name IS NOT NULL THEN {_blank_null(NAME_KEYS, "j.name")} END AS nm,
-               list_transform(j.addresses, lambda a: CASE WHEN a IS NOT NULL THEN {_blank_null(ADDRESS_KEYS, "a")} END) AS addresses,
-               list_transform(j.plans, lambda p: CASE WHEN p IS NOT NULL THEN
-                   {{'plan_id': p.plan_id, 'plan_id_type': nullif(p.plan_id_type, ''),
-                    'network_tier': nullif(p.network_tier, ''), 'years': coalesce(p.years, [])}} END) AS plans,
-               list_bool_or(list_transform(j.plans, lambda p: p IS NULL OR p.plan_id IS NULL
-                                            OR ({plan_empty} AND p.years IS NULL))) IS true AS odd_plans
-        FROM parsed
+        SELECT idx, {scalars}, specialty_list, languages_list, facility_type_list,
+               CASE WHEN s.name IS NOT NULL THEN {_blank_null(NAME_KEYS, "s.name")} END AS nm,
+               s.addresses,
+               list_transform(s.plans, lambda p: {{'plan_id': p.plan_id, 'plan_id_type': nullif(p.plan_id_type, ''),
+                   'network_tier': nullif(p.network_tier, ''),
+                   'years': coalesce(TRY_CAST(p.years AS BIGINT[]), [])}}) AS plans,
+               coalesce(list_bool_or(list_transform(s.plans, lambda p: p IS NULL OR p.plan_id IS NULL
+                   OR p.plan_id IN ('', '0', '-0')
+                   OR (p.years IS NOT NULL AND NOT regexp_full_match(p.years, '{YEARS}')))), false) AS odd_plans,
+               {lists_ok} AND NOT regexp_matches({texts}, '{odd}') AS plain
+        FROM src s
     ),
     named AS (
         SELECT *, CASE WHEN nm IS NULL THEN facility_name
@@ -126,30 +153,26 @@ def listings_sql(path: str, insurer: str, source_url: str, fetched_at: str) -> s
         FROM cleaned
     ),
     judged AS (
-        SELECT *, coalesce(plain AND regexp_full_match(npi, '[0-9]{{10}}') AND luhn_ok(npi) AND display IS NOT NULL
+        SELECT * FROM named
+        WHERE coalesce(plain AND regexp_full_match(npi, '[0-9]{{10}}') AND luhn_ok(npi) AND display IS NOT NULL
             AND NOT odd_plans AND (accepting IS NULL OR accepting IN {_sql_list(ACCEPTING_VALUES)})
-            AND list_bool_or(list_transform(addresses, lambda a: a IS NULL OR ({addr_empty}))) IS NOT true,
-            false) AS _fit
-        FROM named
+            AND list_bool_or(list_transform(addresses, lambda a: {addr_empty})) IS NOT true,
+            false) OR {note_misfit}(idx)
     ),
     good AS (
-        SELECT _fit, idx, npi, display, nm, type, accepting, last_updated_on,
-               CASE WHEN _fit AND len(addresses) > 0 THEN addresses ELSE [NULL] END AS addrs,
-               CASE WHEN _fit THEN spec_list[1] END AS specialty,
-               {_accepting_case()} AS accepting_status,
+        SELECT idx, npi, display, nm, type, accepting, last_updated_on,
+               CASE WHEN len(addresses) > 0 THEN addresses ELSE [NULL] END AS addrs,
+               specialty_list[1] AS specialty, {_accepting_case()} AS accepting_status,
                coalesce(list_sort(list_distinct(list_transform(plans, lambda p: p.plan_id))), []) AS networks,
-               coalesce(to_json(plans), '[]')::JSON AS plans,
-               sha256(e::VARCHAR) AS payload_sha256,
-               CASE WHEN _fit THEN ('{{' || concat_ws(',',
-                   CASE WHEN len(spec_list) > 0 THEN '"specialties":' || to_json(spec_list) END,
-                   CASE WHEN len(lang_list) > 0 THEN '"languages":' || to_json(lang_list) END,
+               coalesce(to_json(plans), '[]') AS plans,
+               ('{{' || concat_ws(',',
+                   CASE WHEN len(specialty_list) > 0 THEN '"specialties":' || to_json(specialty_list) END,
+                   CASE WHEN len(languages_list) > 0 THEN '"languages":' || to_json(languages_list) END,
                    CASE WHEN gender IS NOT NULL THEN '"gender":' || to_json(gender) END,
                    CASE WHEN type IS NOT NULL THEN '"provider_type":' || to_json(type) END,
-                   CASE WHEN len(ftype_list) > 0 THEN '"facility_type":' || to_json(ftype_list) END,
-                   '"entry_index":' || idx) || '}}')::JSON
-                   ELSE json_object('entry_index', idx, 'entry', e) END AS raw
-        FROM (SELECT *, text_list(specialty) AS spec_list, text_list(languages) AS lang_list,  -- each parsed once
-                     text_list(facility_type) AS ftype_list FROM judged)
+                   CASE WHEN len(facility_type_list) > 0 THEN '"facility_type":' || to_json(facility_type_list) END,
+                   '"entry_index":' || idx) || '}}')::JSON AS raw
+        FROM judged
     ),
     rows AS (SELECT * EXCLUDE (addrs), unnest(addrs) AS a, unnest(range(len(addrs))) AS pos FROM good)
     SELECT
@@ -158,12 +181,25 @@ def listings_sql(path: str, insurer: str, source_url: str, fetched_at: str) -> s
         display AS provider_name, nm.first AS first_name, nm.middle AS middle_name,
         nm.last AS last_name, nm.suffix AS credentials,
         CASE WHEN upper(type) = 'FACILITY' THEN display END AS practice_name,
-        nullif(concat_ws(' ', a.address, a.address_2), '') AS address,
-        a.city AS city, a.state AS state, a.zip AS zip, a.phone AS phone,
+        nullif(concat_ws(' ', nullif(a.address, ''), nullif(a.address_2, '')), '') AS address,
+        nullif(a.city, '') AS city, nullif(a.state, '') AS state, nullif(a.zip, '') AS zip,
+        nullif(a.phone, '') AS phone,
         specialty, NULL::VARCHAR AS specialty_code, accepting_status, accepting AS accepting_raw,
-        networks, plans, NULL::VARCHAR AS website, last_updated_on AS last_updated,
-        '{src}' AS source_url, '{fetched}' AS fetched_at, payload_sha256, raw, _fit
+        networks, plans::JSON AS plans, NULL::VARCHAR AS website, last_updated_on AS last_updated,
+        '{src}' AS source_url, '{fetched}' AS fetched_at, '{sha}' AS payload_sha256, raw
     FROM rows
+    """
+
+
+def misfit_sql(path: str, index_file: str) -> str:
+    """SELECT of `raw` = {entry_index, entry} of the misfit entries (indexes in a Parquet file), read as JSON text."""
+    quoted, listed = (v.replace("'", "''") for v in (path, index_file))
+    return f"""
+    SELECT json_object('entry_index', idx, 'entry', e) AS raw
+    FROM (SELECT ordinality - 1 AS idx, json AS e
+          FROM read_json('{quoted}', format='array', records=false, columns={{'json': 'JSON'}},
+                         maximum_object_size={MAX_OBJECT}) WITH ORDINALITY)
+    WHERE idx IN (SELECT idx FROM read_parquet('{listed}'))
     """
 
 
@@ -184,36 +220,60 @@ def connect(work_dir: str, memory_limit: str = "200MB", threads: int | None = No
     return con
 
 
-def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, insurer: str, source_url: str,
-                      fetched_at: str) -> SqlConversion:
-    """Convert one providers.json file into `out_dir/_fit=true/*.parquet` listings; raises duckdb.Error on bad JSON.
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file read in chunks (the payload hash when the spool did not compute it while writing)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while data := fh.read(chunk):
+            digest.update(data)
+    return digest.hexdigest()
 
-    Written with the landing Parquet options (v2 pages), which the warehouse loader reads back with less CPU.
+
+def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, insurer: str, source_url: str,
+                      fetched_at: str, payload_sha256: str | None = None) -> SqlConversion:
+    """Convert one providers.json file into `out_dir/listings.parquet`; raises duckdb.Error on bad JSON.
+
+    Every listing carries `payload_sha256` (the sha256 of the file as fetched, computed here when not given)
+    and its entry's position in `raw.entry_index`: together they point at exactly what was published.
+    Misfit entries are noted on the way (a side-effect function called only for them: one output file, no
+    partitioned write, which costs ~30% more CPU and much more under the memory cap) and re-read as JSON
+    text into `out_dir/misfits.parquet`, a second pass only when there are any. Written with the landing
+    Parquet options (v2 pages), which the warehouse loader reads back with less CPU.
     """
-    sql = listings_sql(path, insurer, source_url, fetched_at)
     os.makedirs(out_dir, exist_ok=True)
-    target = out_dir.replace("'", "''")
-    con.execute(f"COPY ({sql}) TO '{target}' ({LANDING_PARQUET}, PARTITION_BY (_fit), "
-                f"OVERWRITE_OR_IGNORE true, ROW_GROUP_SIZE {ROW_GROUP})")
-    result = SqlConversion()
-    fit_files = sorted(glob.glob(os.path.join(out_dir, "_fit=true", "*.parquet")))
-    if fit_files:
-        result.parquet = fit_files[0] if len(fit_files) == 1 else _merge(con, fit_files, out_dir)
-        result.listings = pq.ParquetFile(result.parquet).metadata.num_rows
-    result.misfit_files = sorted(glob.glob(os.path.join(out_dir, "_fit=false", "*.parquet")))
-    result.misfits = sum(pq.ParquetFile(f).metadata.num_rows for f in result.misfit_files)
+    listings = os.path.join(out_dir, "listings.parquet")
+    misfits: set[int] = set()
+
+    def note(idx: int) -> bool:
+        """Remember a misfit entry's index; False keeps its row out of the listings file."""
+        misfits.add(idx)
+        return False
+
+    name = f"_gc_misfit_{id(misfits)}"
+    sql = listings_sql(path, insurer, source_url, fetched_at, payload_sha256 or file_sha256(path), name)
+    con.create_function(name, note, [BIGINT], BOOLEAN, type="native", side_effects=True)
+    try:
+        written = con.execute(f"COPY ({sql}) TO '{_sql_text(listings)}' "
+                              f"({LANDING_PARQUET_WIDE}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()
+    finally:
+        con.remove_function(name)
+    result = SqlConversion(listings=int(written[0]) if written else 0)
+    if result.listings:
+        result.parquet = listings
+    if misfits:
+        index_file = os.path.join(out_dir, "misfit-index.parquet")
+        pq.write_table(pa.table({"idx": pa.array(sorted(misfits), pa.int64())}), index_file)
+        misfit_file = os.path.join(out_dir, "misfits.parquet")
+        con.execute(f"COPY ({misfit_sql(path, index_file)}) TO '{_sql_text(misfit_file)}' "
+                    "(FORMAT parquet, ROW_GROUP_SIZE 2048)")
+        result.misfit_files = [misfit_file]
+        result.misfits = len(misfits)
     return result
 
 
-def _merge(con: duckdb.DuckDBPyConnection, files: list[str], out_dir: str) -> str:
-    """Merge several partition files into one Parquet file (one landing file per providers file)."""
-    merged = os.path.join(out_dir, "listings.parquet")
-    target = merged.replace("'", "''")
-    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"  # no bound parameters:
-    # binding any Python value makes the duckdb module import pandas (~0.5 s in a crawler that never uses it)
-    con.execute(f"COPY (SELECT * FROM read_parquet({listed}, hive_partitioning = false)) TO '{target}' "
-                f"({LANDING_PARQUET}, ROW_GROUP_SIZE {ROW_GROUP})")
-    return merged
+def _sql_text(value: str) -> str:
+    """A value for inside a SQL string literal."""
+    return value.replace("'", "''")
 
 
 def misfit_entries(files: list[str], batch_rows: int = 2048) -> Iterator[tuple[int, Any]]:

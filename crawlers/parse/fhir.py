@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
@@ -112,6 +115,154 @@ def missing_references(roles: Iterable[dict[str, Any]], known: Callable[[str], b
     for role in roles:
         for key in role_references(role):
             if not known(key):
+                kind, _, rid = key.partition("/")
+                missing.setdefault(kind, {})[rid] = None
+    return {kind: list(ids) for kind, ids in missing.items()}
+
+
+# --- Fast page scan: the crawler's view of a search page without building it as Python objects -----------------
+# A Plan-Net page holds thousands of resources; the crawler only needs the `next` link, each resource's type, id and
+# raw JSON text (spooled as is) and the roles' references. msgspec reads just those fields (the rest is validated
+# and skipped); anything outside the common shape returns None and the page takes `parse_bundle` as before.
+
+
+class _Ref(msgspec.Struct, gc=False):
+    """A Reference, as far as the crawler reads it."""
+
+    reference: str | None = None
+
+
+class _Ext(msgspec.Struct, gc=False):
+    """An extension, as far as the crawler reads it (network-reference targets)."""
+
+    url: Any = None
+    valueReference: _Ref | None = None
+
+
+class ScannedResource(msgspec.Struct, gc=False):
+    """Type, id and (for PractitionerRole) the reference fields of one resource; other elements are skipped."""
+
+    resourceType: Any = None
+    id: Any = None
+    practitioner: _Ref | None = None
+    organization: _Ref | None = None
+    location: list[_Ref] | None = None
+    healthcareService: list[_Ref] | None = None
+    extension: list[_Ext] | None = None
+    contained: Any = None
+
+
+class _Entry(msgspec.Struct, gc=False):
+    """A Bundle entry: its resource's raw JSON text."""
+
+    resource: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Bundle(msgspec.Struct):
+    """A search page: link and total decoded, entries kept raw."""
+
+    resourceType: Any = None
+    total: Any = None
+    link: Any = None
+    entry: list[_Entry] | None = None
+
+
+_BUNDLE = msgspec.json.Decoder(_Bundle)
+_RESOURCE = msgspec.json.Decoder(ScannedResource)
+
+
+@dataclass
+class ScannedPage:
+    """One Bundle page as the crawler needs it: roles and resources with their raw JSON text (`bytes`)."""
+
+    roles: list[tuple[ScannedResource, bytes]] = field(default_factory=list)
+    resources: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # `Type/id` -> (type, raw), as parse_bundle
+    next_url: str | None = None
+    total: int | None = None
+    one_line: bool = True  # no line break anywhere in the page: every raw text is already one NDJSON line
+
+
+def scan_bundle(body: bytes) -> ScannedPage | None:
+    """A search page read like `parse_bundle` without decoding the resources; None when `parse_bundle` must decide.
+
+    None covers everything off the common path (not JSON msgspec accepts, not a Bundle, no entry, an entry or
+    resource that is not an object, reference fields in odd shapes): `parse_bundle` then gives the exact outcome.
+    """
+    try:
+        data = _BUNDLE.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if data.resourceType != "Bundle" or data.entry is None:
+        return None
+    page = ScannedPage(total=data.total if isinstance(data.total, int) else None,
+                       one_line=b"\n" not in body and b"\r" not in body)
+    if data.link is not None and not isinstance(data.link, list):
+        return None
+    for link in data.link or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            page.next_url = str(link["url"])
+    decode = _RESOURCE.decode
+    try:
+        for entry in data.entry:
+            raw = bytes(entry.resource)
+            if raw == b"null":
+                continue
+            resource = decode(raw)
+            kind, rid = resource.resourceType, resource.id
+            if not kind or not rid:
+                continue
+            if not isinstance(kind, str):
+                return None
+            page.resources[f"{kind}/{rid}"] = (kind, raw)
+            if kind == "PractitionerRole":
+                page.roles.append((resource, raw))
+    except (msgspec.DecodeError, msgspec.ValidationError):  # e.g. a resource that is not an object
+        return None
+    return page
+
+
+def _scanned_reference_values(role: ScannedResource) -> list[str | None]:
+    """The reference strings `role_references` looks at, in its order."""
+    references: list[str | None] = []
+    if role.practitioner is not None:
+        references.append(role.practitioner.reference)
+    if role.organization is not None:
+        references.append(role.organization.reference)
+    if role.location:
+        references += [value.reference for value in role.location]
+    if role.healthcareService:
+        references += [value.reference for value in role.healthcareService]
+    for ext in role.extension or ():
+        if ext.url == NETWORK_EXT:
+            references.append(ext.valueReference.reference if ext.valueReference is not None else None)
+    return references
+
+
+def scanned_references(role: ScannedResource) -> list[str]:
+    """`role_references` of a scanned role (same references, same order)."""
+    keys = []
+    for reference in _scanned_reference_values(role):
+        key = ref_key(reference)
+        if key and key[:key.index("/")] in REFERENCED_TYPES:
+            keys.append(key)
+    return keys
+
+
+def scanned_missing_references(roles: Iterable[ScannedResource], known: AbstractSet[str],
+                               requested: AbstractSet[str] = frozenset()) -> dict[str, list[str]]:
+    """`missing_references` of scanned roles, a key being known when it is in `known` or `requested`.
+
+    A plain `Type/id` reference is its own key (see ref_key), so one already known is skipped before parsing it.
+    """
+    missing: dict[str, dict[str, None]] = {}
+    for role in roles:
+        for reference in _scanned_reference_values(role):
+            if reference is None:
+                continue
+            if (reference in known or reference in requested) and reference.count("/") == 1 and "?" not in reference:
+                continue
+            key = ref_key(reference)
+            if key and key[:key.index("/")] in REFERENCED_TYPES and key not in known and key not in requested:
                 kind, _, rid = key.partition("/")
                 missing.setdefault(kind, {})[rid] = None
     return {kind: list(ids) for kind, ids in missing.items()}

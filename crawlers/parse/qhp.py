@@ -68,8 +68,12 @@ def _strings(value: Any) -> list[str]:
 
 
 def provider_listings(entry: Any, insurer: str, source_url: str, fetched_at: str,
-                      index: int) -> list[dict[str, Any]]:
-    """Listings of one providers.json entry: one per address; raise EntryError for unusable entries."""
+                      index: int, payload_sha256: str | None = None) -> list[dict[str, Any]]:
+    """Listings of one providers.json entry: one per address; raise EntryError for unusable entries.
+
+    `payload_sha256` is the hash of the providers file the entry came from (with `index`, kept in
+    `raw.entry_index`, it points at exactly what was published); without it, the entry's own JSON is hashed.
+    """
     if not isinstance(entry, dict):
         raise EntryError(f"entry is a {type(entry).__name__}, expected an object")
     raw_npi = entry.get("npi")
@@ -85,7 +89,7 @@ def provider_listings(entry: Any, insurer: str, source_url: str, fetched_at: str
     specialties = _strings(entry.get("specialty"))
     plans = _plans(entry)
     accepting_raw = clean_text(entry.get("accepting"))
-    payload = sha256_json(entry)
+    payload = payload_sha256 or sha256_json(entry)
     out = []
     for position, address in enumerate(addresses):
         line = " ".join(t for t in (clean_text(address.get("address")), clean_text(address.get("address_2"))) if t)

@@ -1,9 +1,11 @@
 """`fhir_directory`: Da Vinci PDex Plan-Net / CMS NDH PractitionerRole search with includes, paging and batch fetches.
 
 The spider fetches (paging, auth, retries, `_id` batches of referenced resources) and spools every page's
-resources as NDJSON per resource type; at close the same DuckDB STRUCT reader as `fhir_bulk` turns the
-spool into the listings landing file (crawlers.bulk.fhir_bulk.spool_to_landing), so no listing is built
-in Python.
+resources as NDJSON per resource type: a page is scanned (msgspec reads the `next` link, each resource's type and
+id and the roles' references) and each resource's raw JSON text is written as is; odd pages take the decoding
+path (`parse_bundle`). Every CHUNK_PAGES pages the spool's files are handed to DuckDB (crawlers.bulk.fhir_bulk.
+ApiStager), which runs the per-resource SQL in a worker thread while paging goes on; at close it joins the staged
+rows into the listings landing file, so no listing is built in Python.
 """
 
 from __future__ import annotations
@@ -24,11 +26,19 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.python.failure import Failure
 
-from crawlers.bulk.fhir_bulk import API_COLUMNS, spool_to_landing
+from crawlers.bulk.fhir_bulk import API_COLUMNS, ApiStager
 from crawlers.bulk.sources import BulkFile
 from crawlers.landing import utcnow_iso, write_records
 from crawlers.parse import quarantine_record, sha256_bytes
-from crawlers.parse.fhir import BundleError, Page, missing_references, parse_bundle
+from crawlers.parse.fhir import (
+    BundleError,
+    Page,
+    ScannedPage,
+    missing_references,
+    parse_bundle,
+    scan_bundle,
+    scanned_missing_references,
+)
 from crawlers.spiders import DirectorySpider
 
 INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "PractitionerRole:organization",
@@ -36,6 +46,7 @@ INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "Pract
 BATCH_IDS = 50  # ids per `_id=a,b,c` request (keeps URLs well under common 8 KB limits)
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 FHIR_ACCEPT = "application/fhir+json, application/json;q=0.9"
+CHUNK_PAGES = 20  # search pages per spool chunk: DuckDB stages each closed chunk while the next pages arrive
 
 
 def search_url(base: str, page_size: int, includes: tuple[str, ...] = INCLUDES) -> str:
@@ -57,6 +68,13 @@ def same_origin(a: str, b: str) -> bool:
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
+def _line(raw: bytes) -> bytes:
+    """One NDJSON line of a resource's raw JSON text (line breaks in valid JSON are whitespace: made spaces)."""
+    if b"\n" in raw or b"\r" in raw:
+        raw = raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    return raw + b"\n"
+
+
 class ResourceSpool:
     """Per-resource-type NDJSON files of a crawl's resources (each referenced resource once) and a pages file."""
 
@@ -67,13 +85,16 @@ class ResourceSpool:
         self.handles: dict[str, IO[bytes]] = {}
         self.seen: set[str] = set()
         self.pages = 0
+        self.chunk = 0  # files of chunk N > 0 are named `<type>.<N>.ndjson`
+        self.chunk_pages = 0
 
     def _handle(self, kind: str) -> IO[bytes]:
         """The open NDJSON file of one resource type (created on first use)."""
         handle = self.handles.get(kind)
         if handle is None:
             self.folder = self.folder or tempfile.mkdtemp(prefix="gc-fhir-spool-", dir=self.parent)
-            handle = self.handles[kind] = open(os.path.join(self.folder, f"{kind}.ndjson"), "wb")  # noqa: SIM115
+            name = f"{kind}.ndjson" if kind == "_pages" or not self.chunk else f"{kind}.{self.chunk}.ndjson"
+            handle = self.handles[kind] = open(os.path.join(self.folder, name), "wb")  # noqa: SIM115
         return handle
 
     def _write(self, kind: str, resource: dict[str, Any]) -> None:
@@ -101,6 +122,7 @@ class ResourceSpool:
         spliced into its encoded bytes instead of copying the dict (one page holds thousands of resources).
         """
         self.pages += 1
+        self.chunk_pages += 1
         self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
         seen, wanted, dumps, newline = self.seen, API_COLUMNS, orjson.dumps, orjson.OPT_APPEND_NEWLINE
         lines: dict[str, list[bytes]] = {}
@@ -128,8 +150,66 @@ class ResourceSpool:
                     local = {**inner, "id": f"{role_id}#{inner['id']}"}
                     self.add(f"{inner['resourceType']}/{local['id']}", local)
 
+    def add_scanned(self, page: ScannedPage) -> None:
+        """`add` of every resource of a scanned batch page, raw JSON text spooled as is."""
+        lines: dict[str, list[bytes]] = {}
+        for key, (kind, raw) in page.resources.items():
+            if key in self.seen or kind not in API_COLUMNS:
+                continue
+            self.seen.add(key)
+            lines.setdefault(kind, []).append(_line(raw))
+        self._flush(lines)
+
+    def add_scanned_page(self, page: ScannedPage, url: str, fetched_at: str, sha256: str) -> None:
+        """`add_page` for a scanned page: the resources' raw JSON text is spooled as is (no decode, no re-encode)."""
+        self.pages += 1
+        self.chunk_pages += 1
+        self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+        seen, wanted, one_line = self.seen, API_COLUMNS, page.one_line
+        lines: dict[str, list[bytes]] = {}  # lines without their newline, joined once per type
+        for key, (kind, raw) in page.resources.items():
+            if kind == "PractitionerRole" or key in seen or kind not in wanted:
+                continue
+            seen.add(key)
+            lines.setdefault(kind, []).append(raw if one_line else _line(raw)[:-1])
+        roles = lines.setdefault("PractitionerRole", [])
+        contained: list[tuple[str, dict[str, Any]]] = []
+        for position, (scanned, raw) in enumerate(page.roles):
+            if not one_line:
+                raw = _line(raw)[:-1]
+            if b'"_page"' in raw or b'"_pos"' in raw or scanned.contained is not None:
+                role = orjson.loads(raw)  # the rare shapes take the decoded path of add_page
+                if b'"_page"' in raw or b'"_pos"' in raw:
+                    roles.append(orjson.dumps({**role, "_page": self.pages, "_pos": position}))
+                else:
+                    roles.append(b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, raw[1:]))
+                if "contained" in role:
+                    contained.append((str(role.get("id")), role))
+            else:
+                roles.append(b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, raw[1:]))
+        for kind, items in lines.items():
+            if items:
+                self._handle(kind).write(b"\n".join(items) + b"\n")
+        for role_id, role in contained:
+            for inner in role.get("contained") or []:
+                if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
+                    local = {**inner, "id": f"{role_id}#{inner['id']}"}
+                    self.add(f"{inner['resourceType']}/{local['id']}", local)
+
+    def roll(self) -> list[BulkFile]:
+        """Close the current chunk's resource files and return them; later lines go to the next chunk's files."""
+        closed = [kind for kind in self.handles if kind != "_pages"]
+        for kind in closed:
+            self.handles[kind].close()
+        files = [BulkFile(kind, self.handles[kind].name, self.handles[kind].name) for kind in closed]
+        for kind in closed:
+            del self.handles[kind]
+        self.chunk += 1
+        self.chunk_pages = 0
+        return files
+
     def close(self) -> list[BulkFile]:
-        """Close the files; the resource files for the transform."""
+        """Close the files; the resource files (of the last chunk) for the transform."""
         for handle in self.handles.values():
             handle.close()
         return [BulkFile(kind, handle.name, handle.name) for kind, handle in self.handles.items() if kind != "_pages"]
@@ -142,9 +222,14 @@ class FhirDirectorySpider(DirectorySpider):
     directory_kind = "fhir"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Set up paging state, the spool and the set of references already requested."""
+        """Set up paging state, the spool and the set of references already requested (`-a chunk_pages=N`: pages
+        per spool chunk)."""
+        chunk_pages = kwargs.pop("chunk_pages", None)
         super().__init__(*args, **kwargs)
+        self.chunk_pages = max(1, int(chunk_pages)) if str(chunk_pages or "").isdigit() else CHUNK_PAGES
+        self.stage_error: Exception | None = None
         self.spool = ResourceSpool()
+        self.stager: ApiStager | None = None
         self.requested: set[str] = set()
         self.seen_pages: set[str] = set()
         self.token: str | None = None
@@ -171,6 +256,7 @@ class FhirDirectorySpider(DirectorySpider):
         # whole start-up heap (Scrapy, DuckDB, pyarrow): ~50 ms per page. Start-up objects live until the child
         # process exits anyway, so move them out of the collector's reach.
         gc.freeze()
+        gc.set_threshold(50_000, 20, 100)  # a page's scan allocates ~10k objects: fewer young collections per page
         env = self.directory.token_env
         if env:
             self.token = os.environ.get(env, "").strip() or None
@@ -260,7 +346,8 @@ class FhirDirectorySpider(DirectorySpider):
             yield self.quarantine(response.url, problem, raw=response.body)
             return
         self.pages += 1
-        page, bad = self._load(response)
+        scanned = scan_bundle(response.body)
+        page, bad = (scanned, None) if scanned is not None else self._load(response)
         if page is None:
             yield bad
             prefix = "" if response.meta.get("first_page") else "paging stopped: "
@@ -272,8 +359,14 @@ class FhirDirectorySpider(DirectorySpider):
             if next_url not in self.seen_pages and (max_pages is None or len(self.seen_pages) < max_pages):
                 self.seen_pages.add(next_url)
                 yield self._request(next_url, self.parse_page)
-        self.spool.add_page(page, response.url, utcnow_iso(), sha256_bytes(response.body))
-        missing = missing_references(page.roles, lambda key: key in self.spool.seen or key in self.requested)
+        if isinstance(page, ScannedPage):
+            self.spool.add_scanned_page(page, response.url, utcnow_iso(), sha256_bytes(response.body))
+            missing = scanned_missing_references((role for role, _ in page.roles), self.spool.seen, self.requested)
+        else:
+            self.spool.add_page(page, response.url, utcnow_iso(), sha256_bytes(response.body))
+            missing = missing_references(page.roles, lambda key: key in self.spool.seen or key in self.requested)
+        if self.spool.chunk_pages >= self.chunk_pages:
+            self._stage(self.spool.roll())
         batches = [(kind, ids[i:i + BATCH_IDS]) for kind, ids in missing.items() for i in range(0, len(ids), BATCH_IDS)]
         for kind, ids in batches:
             self.requested.update(f"{kind}/{i}" for i in ids)  # requested once, even when later pages cite them too
@@ -289,6 +382,10 @@ class FhirDirectorySpider(DirectorySpider):
                 raise CloseSpider("failed")
             yield self.quarantine(response.url, f"referenced resources not fetched: {problem}", raw=response.body)
             return
+        scanned = scan_bundle(response.body)
+        if scanned is not None and not any(role.contained is not None for role, _ in scanned.roles):
+            self.spool.add_scanned(scanned)
+            return
         page, bad = self._load(response)
         if page is None:
             yield bad
@@ -296,8 +393,19 @@ class FhirDirectorySpider(DirectorySpider):
         for key, res in page.resources.items():
             self.spool.add(key, res)
 
+    def _stage(self, files: list[BulkFile]) -> None:
+        """Hand a closed spool chunk to DuckDB, which stages it in a worker thread while paging goes on."""
+        if self.stage_error is not None:
+            return
+        try:
+            if self.stager is None:
+                self.stager = ApiStager(str(self.spool.folder), background=True)
+            self.stager.add(files)
+        except Exception as exc:  # noqa: BLE001 - paging goes on; the build at close reports it in one line
+            self.stage_error = exc
+
     def closed(self, reason: str) -> None:
-        """Turn the spooled pages into the listings landing file (one DuckDB pass), then drop the spool."""
+        """Turn the spooled pages into the listings landing file (DuckDB joins the staged chunks), then drop the spool."""
         try:
             files = self.spool.close()
             if self.spool.pages and self.landing_root:
@@ -305,14 +413,21 @@ class FhirDirectorySpider(DirectorySpider):
         except Exception as exc:  # noqa: BLE001 - one clear line for the run's sources record, never a traceback
             self.fail(f"{self.base}: building listings failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
         finally:
+            if self.stager is not None:
+                self.stager.close()
             if self.spool.folder:
                 shutil.rmtree(self.spool.folder, ignore_errors=True)
 
     def _publish(self, files: list[BulkFile]) -> None:
         """Write listings (Parquet) and invalid-NPI quarantine records; count the listings in the run's record."""
         folder = str(self.spool.folder)
-        result = spool_to_landing(files, os.path.join(folder, "_pages.ndjson"), self.source_name, self.landing_root,
-                                  self.run_id, folder)
+        if self.stage_error is not None:
+            raise self.stage_error
+        if self.stager is None:
+            self.stager = ApiStager(folder)
+        self.stager.add(files)
+        result = self.stager.finish(os.path.join(folder, "_pages.ndjson"), self.source_name, self.landing_root,
+                                    self.run_id)
         self.landing_files.append(result.landing_file)
         if result.invalid_npi:
             records = [quarantine_record(self.source_name, q["file"], q["error"], q["row"], q["raw_text"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 import logging
 import shutil
@@ -49,11 +50,12 @@ class StreamError(Exception):
 
 @dataclass
 class Spool:
-    """A providers file downloaded to disk: its path, the final URL, and why the download broke (if it did)."""
+    """A providers file on disk: its path, the final URL, its sha256, and why the download broke (if it did)."""
 
     path: str
     url: str
     error: str | None = None
+    sha256: str = ""  # of the bytes written (gunzipped), computed as they arrive: the listings' payload hash
 
 
 class _ChunkReader:
@@ -82,6 +84,7 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                     dest: str, stop: threading.Event | None = None) -> Spool:
     """Download a providers file to `dest` (gunzipped when the URL ends in .gz); never holds the body in memory.
 
+    The sha256 of what is written is computed on the way (`Spool.sha256`, the listings' payload hash).
     Every redirect target passes the SSRF guard. Raises StreamError when nothing usable arrived (refused
     target, HTTP error, too many redirects); a download that breaks midway returns the partial file
     with `error` set, so the entries before the break can still be read.
@@ -100,6 +103,7 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                 if response.status_code != 200:
                     raise StreamError(f"{current}: HTTP {response.status_code}")
                 spool = Spool(dest, current)
+                digest = hashlib.sha256()
                 with open(dest, "wb") as out:
                     try:
                         chunks = response.iter_bytes()  # as received: a break loses nothing already read
@@ -107,15 +111,18 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                             with gzip.GzipFile(fileobj=_ChunkReader(chunks)) as body:  # type: ignore[arg-type]
                                 while data := body.read(READ_CHUNK):
                                     out.write(data)
+                                    digest.update(data)
                                     if stop is not None and stop.is_set():
                                         raise StreamError("crawl stopped")
                         else:
                             for data in chunks:
                                 out.write(data)
+                                digest.update(data)
                                 if stop is not None and stop.is_set():
                                     raise StreamError("crawl stopped")
                     except (httpx.HTTPError, OSError, EOFError) as exc:
                         spool.error = f"{type(exc).__name__}: {exc}"
+                spool.sha256 = digest.hexdigest()
                 return spool
     raise StreamError(f"{url}: more than {max_redirects} redirects")
 
@@ -143,11 +150,12 @@ def parse_spooled(path: str, url: str, deliver: Callable[[list[tuple[int, Any]]]
     return count
 
 
-def convert_spooled(path: str, work_dir: str, insurer: str, url: str, fetched_at: str) -> qhp_sql.SqlConversion | None:
+def convert_spooled(path: str, work_dir: str, insurer: str, url: str, fetched_at: str,
+                    payload_sha256: str | None = None) -> qhp_sql.SqlConversion | None:
     """SQL path over a spooled file; None when DuckDB cannot read it (the Python path then decides)."""
     con = qhp_sql.connect(work_dir, memory_limit=DUCKDB_MEMORY)
     try:
-        return qhp_sql.convert_providers(con, path, f"{work_dir}/out", insurer, url, fetched_at)
+        return qhp_sql.convert_providers(con, path, f"{work_dir}/out", insurer, url, fetched_at, payload_sha256)
     except duckdb.Error as exc:
         logger.warning("%s: DuckDB cannot read the file (%s); parsing it entry by entry", url,
                        (str(exc).splitlines() or [type(exc).__name__])[0])
@@ -242,7 +250,7 @@ class QhpDirectorySpider(DirectorySpider):
             if spool.error is None:
                 async with self.sql_lock:
                     converted = await asyncio.to_thread(convert_spooled, spool.path, work, self.directory.insurer,
-                                                        response.url, fetched_at)
+                                                        response.url, fetched_at, spool.sha256)
             if converted is not None:
                 self.files_done += 1
                 if converted.parquet:
@@ -250,7 +258,8 @@ class QhpDirectorySpider(DirectorySpider):
                                                            self.source_name, self.run_id,
                                                            part=f"providers-{self.files_done}"))
                     self.published_items += converted.listings
-                for item in self._parsed(qhp_sql.misfit_entries(converted.misfit_files), response.url, fetched_at):
+                for item in self._parsed(qhp_sql.misfit_entries(converted.misfit_files), response.url, fetched_at,
+                                         spool.sha256):
                     yield item
                 return
             async for item in self._python_path(spool, response.url, fetched_at, stop):
@@ -259,12 +268,13 @@ class QhpDirectorySpider(DirectorySpider):
             stop.set()
             shutil.rmtree(work, ignore_errors=True)
 
-    def _parsed(self, entries: Iterator[tuple[int, Any]], url: str, fetched_at: str) -> Iterator[Any]:
+    def _parsed(self, entries: Iterator[tuple[int, Any]], url: str, fetched_at: str,
+                payload_sha256: str | None) -> Iterator[Any]:
         """Listings (in batch items of BATCH entries) and quarantine items of entries parsed in Python."""
         good: list[dict[str, Any]] = []
         for seen, (index, entry) in enumerate(entries, start=1):
             try:
-                good.extend(provider_listings(entry, self.directory.insurer, url, fetched_at, index))
+                good.extend(provider_listings(entry, self.directory.insurer, url, fetched_at, index, payload_sha256))
             except EntryError as exc:
                 yield self.quarantine(url, f"entry {index}: {exc}", row=index,
                                       raw=json.dumps(entry, ensure_ascii=False)[:2000])
@@ -314,7 +324,7 @@ class QhpDirectorySpider(DirectorySpider):
                     self.fail(f"providers file incomplete: {batch[0]}")
                     yield self.quarantine(url, str(batch[0]))
                 break
-            for item in self._parsed(iter(batch), url, fetched_at):
+            for item in self._parsed(iter(batch), url, fetched_at, spool.sha256 or None):
                 yield item
 
     def on_error(self, failure: Any) -> Iterator[Any]:
