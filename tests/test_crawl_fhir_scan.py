@@ -197,3 +197,23 @@ def test_a_crawl_mixing_scanned_and_decoded_pages_spools_as_one_decoded(tmp_path
         else:
             mixed.add_scanned_page(fast, f"{BASE}/p{number}", "t", f"s{number}")
     assert spool_lines(tmp_path / "b", mixed) == spool_lines(tmp_path / "a", decoded)
+
+
+def test_the_join_memory_cap_changes_no_listing(tmp_path: Path) -> None:
+    """The close's own DuckDB cap (raised for speed, kept at the paging cap, or lower) gives the same rows."""
+    resources, roles = varied_world()
+    bodies = [json.dumps(b).encode() for b in pages(resources, roles)] + odd_but_valid_pages()
+    results = []
+    for cap in (None, "640MB", "128MB"):
+        folder = tmp_path / f"cap-{cap}"
+        folder.mkdir()
+        spool = ResourceSpool(str(folder))
+        for number, body in enumerate(bodies, start=1):
+            spool.add_scanned_page(scan_bundle(body), f"{BASE}/p{number}", "2026-11-25T00:00:00+00:00", f"s{number}")
+        files = spool.close()
+        result = spool_to_landing(files, str(Path(str(spool.folder)) / "_pages.ndjson"), "Acme Health",
+                                  str(folder / "landing"), "run1", str(spool.folder), join_memory_limit=cap)
+        results.append((landing_rows(result), sorted(q["error"] for q in result.invalid_npi)))
+    assert len(results[0][0]) >= 10 and results[0][1]
+    assert results[1] == results[0]
+    assert results[2] == results[0]

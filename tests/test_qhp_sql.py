@@ -165,6 +165,17 @@ def sql_path(path: Path, work: Path) -> tuple[dict[str, dict[str, Any]], dict[in
     return listings, quarantined, result.misfits
 
 
+def assert_paths_agree(path: Path, work: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """Assert the SQL path gives the Python parser's listings field by field and its quarantine; (listings, misfits)."""
+    expected, expected_q = python_reference(path)
+    got, got_q, misfits = sql_path(path, work)
+    assert got_q == expected_q
+    assert set(got) == set(expected)
+    for key, row in expected.items():
+        assert {k: got[key].get(k) for k in row} == row, key
+    return got, misfits
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sql_and_python_paths_agree(tmp_path: Path, seed: int) -> None:
     """Over varied entries both paths give the same listings field by field and quarantine the same entries."""
@@ -172,12 +183,7 @@ def test_sql_and_python_paths_agree(tmp_path: Path, seed: int) -> None:
     data = entries(400, seed)
     indent = 2 if seed == 2 else None  # pretty-printed and compact files
     path.write_text(json.dumps(data, indent=indent, ensure_ascii=seed != 3))
-    expected, expected_q = python_reference(path)
-    got, got_q, misfits = sql_path(path, tmp_path / "work")
-    assert got_q == expected_q
-    assert set(got) == set(expected)
-    for key, row in expected.items():
-        assert {k: got[key].get(k) for k in row} == row, key
+    got, misfits = assert_paths_agree(path, tmp_path / "work")
     assert 0 < misfits < len(data) * 0.6  # both paths really ran: the SQL one took the plain entries
     assert len(got) > 200
 

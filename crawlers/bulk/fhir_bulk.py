@@ -557,6 +557,11 @@ def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mappe
     con.execute(f"INSERT INTO {name} {select}" if insert else f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
 
 
+# The joins at close hold hash tables of every resource type next to the ~200 MB of staged rows per 1M resources;
+# under the paging cap (384 MB) they spill to disk and take twice the wall and CPU time (RESULTS.md, FHIR round 4).
+JOIN_MEMORY_LIMIT = "640MB"
+
+
 @dataclass
 class SpoolResult:
     """What the transform of one spooled API crawl produced."""
@@ -574,11 +579,16 @@ class ApiStager:
     whose resources do not fit the declared STRUCTs is rolled back and re-read with its rejected files loosely.
     """
 
-    def __init__(self, work_dir: str, memory_limit: str = "384MB", background: bool = False) -> None:
-        """An in-memory DuckDB (capped, spilling under `work_dir`) with the empty `_st_<name>` stage tables."""
+    def __init__(self, work_dir: str, memory_limit: str = "384MB", background: bool = False,
+                 join_memory_limit: str | None = JOIN_MEMORY_LIMIT) -> None:
+        """An in-memory DuckDB (capped, spilling under `work_dir`) with the empty `_st_<name>` stage tables.
+
+        `join_memory_limit` is the cap for the joins at close (paging is over by then), `None` keeps `memory_limit`.
+        """
         from concurrent.futures import Future, ThreadPoolExecutor
 
         self.work_dir = work_dir
+        self.join_memory_limit = join_memory_limit
         self.con = compute_connection(work_dir, memory_limit)  # the crawler stays small; DuckDB spills beyond the cap
         self.files: list[BulkFile] = []
         self.rejected: set[str] = set()
@@ -637,6 +647,8 @@ class ApiStager:
             self.pool = None
             self.con.execute(f"SET threads = {int(self.threads)}")
         try:
+            if self.join_memory_limit:
+                self.con.execute(f"SET memory_limit = {_sql_text(self.join_memory_limit)}")
             return self._finish(pages_file, insurer, landing_root, run_id, kind)
         finally:
             self.con.close()
@@ -704,9 +716,10 @@ class ApiStager:
 
 
 def spool_to_landing(files: list[BulkFile], pages_file: str, insurer: str, landing_root: str, run_id: str,
-                     work_dir: str, kind: str = "fhir", memory_limit: str = "384MB") -> SpoolResult:
+                     work_dir: str, kind: str = "fhir", memory_limit: str = "384MB",
+                     join_memory_limit: str | None = JOIN_MEMORY_LIMIT) -> SpoolResult:
     """Listings of spooled Plan-Net pages -> one landing Parquet file; roles with an invalid NPI are returned instead."""
-    stager = ApiStager(work_dir, memory_limit)
+    stager = ApiStager(work_dir, memory_limit, join_memory_limit=join_memory_limit)
     try:
         stager.add(files)
     except BaseException:
