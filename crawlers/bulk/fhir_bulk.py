@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -452,14 +453,15 @@ def _api_stages() -> dict[str, str]:
     }
 
 
-def api_listings_sql(insurer: str, kind: str = "fhir", staged: bool = False) -> str:
+def api_listings_sql(insurer: str, kind: str = "fhir", staged: str | None = None) -> str:
     """SELECT of listing rows (plus the keys looked up in Python afterwards) from the spooled API resources.
 
-    `staged`: read the per-resource parts from the `_st_<name>` tables `ApiStager` filled, else from the views.
+    `staged`: the folder of the per-resource Parquet parts `ApiStager` wrote (`<name>-<chunk>.parquet`), else the views.
     """
     esc = insurer.replace("'", "''")
     stages = _api_stages()
-    part = (lambda name: f"SELECT * FROM _st_{name}") if staged else stages.__getitem__
+    part = ((lambda name: f"SELECT * FROM read_parquet({_sql_text(os.path.join(staged, name + '-*.parquet'))})")
+            if staged else stages.__getitem__)
     return f"""
     WITH roles AS ({part("roles")}),
     practitioners AS ({part("practitioners")}),
@@ -536,14 +538,12 @@ def _sql_text(value: str) -> str:
 
 
 def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mapper,  # type: ignore[no-untyped-def]
-                  mapped_type: str = "VARCHAR", work_dir: str | None = None, insert: bool = False) -> None:
+                  mapped_type: str = "VARCHAR", work_dir: str | None = None) -> None:
     """TEMP table (value, mapped) of a Python normalizer run once per distinct value (not per row).
 
     The pairs travel through a small NDJSON file, not a registered Arrow table or bound parameters: either makes
     the duckdb module import pandas (~0.5 CPU s of a crawl).
     """
-    import os
-
     import orjson
 
     select = f"SELECT NULL::VARCHAR AS value, NULL::{mapped_type} AS mapped WHERE false"
@@ -554,11 +554,11 @@ def _lookup_table(con: duckdb.DuckDBPyConnection, name: str, values: list, mappe
                               for v in values))
         select = (f"SELECT value, CAST(mapped AS {mapped_type}) AS mapped FROM read_json({_sql_text(path)}, "
                   f"format='newline_delimited', columns={{'value': 'VARCHAR', 'mapped': 'VARCHAR'}})")
-    con.execute(f"INSERT INTO {name} {select}" if insert else f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
 
 
-# The joins at close hold hash tables of every resource type next to the ~200 MB of staged rows per 1M resources;
-# under the paging cap (384 MB) they spill to disk and take twice the wall and CPU time (RESULTS.md, FHIR round 4).
+# The joins at close hold hash tables of every resource type (~1M resources: more than the paging cap of 384 MB);
+# under that cap they spill to disk and take about twice the wall and CPU time (RESULTS.md, FHIR round 4).
 JOIN_MEMORY_LIMIT = "640MB"
 
 
@@ -581,13 +581,15 @@ class ApiStager:
 
     def __init__(self, work_dir: str, memory_limit: str = "384MB", background: bool = False,
                  join_memory_limit: str | None = JOIN_MEMORY_LIMIT) -> None:
-        """An in-memory DuckDB (capped, spilling under `work_dir`) with the empty `_st_<name>` stage tables.
+        """An in-memory DuckDB (capped, spilling under `work_dir`) and the folder of the per-chunk stage Parquet files.
 
         `join_memory_limit` is the cap for the joins at close (paging is over by then), `None` keeps `memory_limit`.
         """
         from concurrent.futures import Future, ThreadPoolExecutor
 
         self.work_dir = work_dir
+        self.stage_dir = os.path.join(work_dir, "stage")
+        self.chunks = 0
         self.join_memory_limit = join_memory_limit
         self.con = compute_connection(work_dir, memory_limit)  # the crawler stays small; DuckDB spills beyond the cap
         self.files: list[BulkFile] = []
@@ -599,8 +601,10 @@ class ApiStager:
         if background:
             self.con.execute("SET threads = 1")  # while paging, the crawler's own thread needs the other core
         register_views(self.con, [], schema=API_COLUMNS)
-        for name, body in _api_stages().items():
-            self.con.execute(f"CREATE TEMP TABLE _st_{name} AS {body} LIMIT 0")
+        os.makedirs(self.stage_dir, exist_ok=True)
+        # chunk 0 is each stage's empty typed part: it fixes the column types every later chunk is cast to
+        self.types = {name: self.con.execute(f"DESCRIBE {body}").fetchall() for name, body in _api_stages().items()}
+        self._write_chunk(0, _api_stages())
 
     def add(self, files: list[BulkFile]) -> None:
         """Stage a chunk of closed spool files (in the worker when there is one)."""
@@ -608,28 +612,36 @@ class ApiStager:
         if not files:
             return
         self.files += files
+        self.chunks += 1
         if self.pool is not None:
-            self.pending.append(self.pool.submit(self._stage, files))
+            self.pending.append(self.pool.submit(self._stage, files, self.chunks))
         else:
-            self._stage(files)
+            self._stage(files, self.chunks)
 
-    def _stage(self, files: list[BulkFile]) -> None:
-        """Insert one chunk's per-resource rows into the stage tables (typed; rejected files loosely)."""
-        fallback: frozenset[str] = frozenset()
-        for attempt in range(2):
+    def _write_chunk(self, chunk: int, stages: dict[str, str]) -> None:
+        """Write one chunk's per-resource rows as Parquet parts cast to the stage types; all parts or none."""
+        written = []
+        try:
+            for name, body in stages.items():
+                path = os.path.join(self.stage_dir, f"{name}-{chunk:05d}.parquet")
+                columns = ", ".join(f'CAST("{col}" AS {typ}) AS "{col}"' for col, typ, *_ in self.types[name])
+                self.con.execute(f"COPY (SELECT {columns} FROM ({body})) TO {_sql_text(path)} (FORMAT parquet)")
+                written.append(path)
+        except BaseException:
+            for path in written:
+                os.remove(path)
+            raise
+
+    def _stage(self, files: list[BulkFile], chunk: int) -> None:
+        """Stage one chunk's per-resource rows (typed; the files DuckDB rejects, loosely)."""
+        try:
+            register_views(self.con, files, schema=API_COLUMNS)
+            self._write_chunk(chunk, _api_stages())
+        except duckdb.Error:  # a page whose resources do not fit the STRUCTs: read those files loosely
+            fallback = rejected_files(self.con, files, API_COLUMNS)
             register_views(self.con, files, fallback, schema=API_COLUMNS)
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                for name, body in _api_stages().items():
-                    self.con.execute(f"INSERT INTO _st_{name} {body}")
-                self.con.execute("COMMIT")
-                self.rejected |= fallback
-                return
-            except duckdb.Error:  # a page whose resources do not fit the STRUCTs: read those files loosely
-                self.con.execute("ROLLBACK")
-                if attempt:
-                    raise
-                fallback = rejected_files(self.con, files, API_COLUMNS)
+            self._write_chunk(chunk, _api_stages())
+            self.rejected |= fallback
 
     def close(self) -> None:
         """Stop the worker and close DuckDB (idempotent)."""
@@ -663,7 +675,7 @@ class ApiStager:
         con, work_dir = self.con, self.work_dir
         # views over every file, for the invalid-NPI records' role JSON (read only when some NPI is invalid)
         register_views(con, self.files, frozenset(self.rejected), schema=API_COLUMNS)
-        con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind, staged=True)}")
+        con.execute(f"CREATE TEMP TABLE _rows AS {api_listings_sql(insurer, kind, staged=self.stage_dir)}")
         con.execute(f"CREATE TEMP TABLE _pages AS SELECT * FROM read_json({_sql_text(pages_file)}, "
                     f"format='newline_delimited', columns={_columns_literal(API_PAGES)})")
         distinct = lambda column, where="true": [r[0] for r in con.execute(
@@ -671,9 +683,9 @@ class ApiStager:
         # NPIs published as 10 plain digits (nearly all) are checked by DuckDB with is_valid_npi's rule; the rest
         # (separators, labels, other digits) by is_valid_npi itself, once per distinct value.
         plain = "regexp_full_match(npi, '[0-9]{10}')"
+        _lookup_table(con, "_npi_odd", distinct("npi", f"NOT {plain}"), is_valid_npi, "BOOLEAN", work_dir)
         con.execute(f"CREATE TEMP TABLE _npi_ok AS SELECT value, {valid_npi_sql('value')} AS mapped "
-                    f"FROM (SELECT DISTINCT npi AS value FROM _rows WHERE {plain})")
-        _lookup_table(con, "_npi_ok", distinct("npi", f"NOT {plain}"), is_valid_npi, "BOOLEAN", work_dir, insert=True)
+                    f"FROM (SELECT DISTINCT npi AS value FROM _rows WHERE {plain}) UNION ALL SELECT * FROM _npi_odd")
         _lookup_table(con, "_accepting", distinct("accepting_code"), normalize_accepting, work_dir=work_dir)
         _lookup_table(con, "_specialty", distinct("specialty_code", "specialty_display IS NULL"),
                       lambda code: (lookup_specialty(code).display if lookup_specialty(code) else None), work_dir=work_dir)
