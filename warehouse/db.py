@@ -73,15 +73,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
-def _duckdb_at_least(major: int, minor: int) -> bool:
-    """True when the running DuckDB is at least major.minor."""
-    found = re.match(r"(\d+)\.(\d+)", duckdb.__version__)
-    return bool(found) and (int(found.group(1)), int(found.group(2))) >= (major, minor)
-
-
 def create_file(target: Path) -> None:
-    """Create an empty warehouse file in STORAGE_VERSION's format (a no-op when it exists or DuckDB is older)."""
-    if target.exists() or not _duckdb_at_least(1, 3) or re.match(r"[A-Za-z][\w+.-]*:", str(target)):
+    """Create an empty warehouse file in STORAGE_VERSION's format (a no-op when it exists)."""
+    if target.exists() or re.match(r"[A-Za-z][\w+.-]*:", str(target)):
         return  # (a `scheme:` name, e.g. md:, is not a local file to create)
     try:
         with duckdb.connect() as con:

@@ -75,6 +75,11 @@ def _line(raw: bytes) -> bytes:
     return raw + b"\n"
 
 
+def _tagged(encoded: bytes, page: int, position: int) -> bytes:
+    """A role's JSON object bytes with its `_page`/`_pos` tags spliced in front (no decode, no copy of the dict)."""
+    return b'{"_page":%d,"_pos":%d,%s' % (page, position, encoded[1:])
+
+
 class ResourceSpool:
     """Per-resource-type NDJSON files of a crawl's resources (each referenced resource once) and a pages file."""
 
@@ -107,6 +112,20 @@ class ResourceSpool:
             if encoded:
                 self._handle(kind).write(b"".join(encoded))
 
+    def _start_page(self, url: str, fetched_at: str, sha256: str) -> None:
+        """Count a search page (in the crawl and in the current chunk) and record it in the pages file."""
+        self.pages += 1
+        self.chunk_pages += 1
+        self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+
+    def _add_contained(self, contained: list[tuple[str, dict[str, Any]]]) -> None:
+        """Spool the resources contained in roles; `#id` references resolve to `<role id>#<id>`."""
+        for role_id, role in contained:
+            for inner in role.get("contained") or []:
+                if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
+                    local = {**inner, "id": f"{role_id}#{inner['id']}"}
+                    self.add(f"{inner['resourceType']}/{local['id']}", local)
+
     def add(self, key: str, resource: dict[str, Any]) -> None:
         """Spool a referenced resource once (the first copy seen wins), and the role-contained ones it carries."""
         kind = resource["resourceType"]
@@ -121,9 +140,7 @@ class ResourceSpool:
         Lines are encoded per resource but written once per type per page; a role's `_page`/`_pos` tags are
         spliced into its encoded bytes instead of copying the dict (one page holds thousands of resources).
         """
-        self.pages += 1
-        self.chunk_pages += 1
-        self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+        self._start_page(url, fetched_at, sha256)
         seen, wanted, dumps, newline = self.seen, API_COLUMNS, orjson.dumps, orjson.OPT_APPEND_NEWLINE
         lines: dict[str, list[bytes]] = {}
         for key, resource in page.resources.items():
@@ -139,16 +156,12 @@ class ResourceSpool:
             if b'"_page"' in encoded or b'"_pos"' in encoded:  # never in FHIR; keep the tags' meaning if it happens
                 encoded = dumps({**role, "_page": self.pages, "_pos": position}, option=newline)
             else:
-                encoded = b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, encoded[1:])
+                encoded = _tagged(encoded, self.pages, position)
             roles.append(encoded)
             if "contained" in role:
                 contained.append((str(role.get("id")), role))
         self._flush(lines)
-        for role_id, role in contained:
-            for inner in role.get("contained") or []:  # `#id` references resolve to `<role id>#<id>`
-                if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
-                    local = {**inner, "id": f"{role_id}#{inner['id']}"}
-                    self.add(f"{inner['resourceType']}/{local['id']}", local)
+        self._add_contained(contained)
 
     def add_scanned(self, page: ScannedPage) -> None:
         """`add` of every resource of a scanned batch page, raw JSON text spooled as is."""
@@ -162,9 +175,7 @@ class ResourceSpool:
 
     def add_scanned_page(self, page: ScannedPage, url: str, fetched_at: str, sha256: str) -> None:
         """`add_page` for a scanned page: the resources' raw JSON text is spooled as is (no decode, no re-encode)."""
-        self.pages += 1
-        self.chunk_pages += 1
-        self._write("_pages", {"page": self.pages, "url": url, "fetched_at": fetched_at, "sha256": sha256})
+        self._start_page(url, fetched_at, sha256)
         seen, wanted, one_line = self.seen, API_COLUMNS, page.one_line
         lines: dict[str, list[bytes]] = {}  # lines without their newline, joined once per type
         for key, (kind, raw) in page.resources.items():
@@ -182,19 +193,15 @@ class ResourceSpool:
                 if b'"_page"' in raw or b'"_pos"' in raw:
                     roles.append(orjson.dumps({**role, "_page": self.pages, "_pos": position}))
                 else:
-                    roles.append(b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, raw[1:]))
+                    roles.append(_tagged(raw, self.pages, position))
                 if "contained" in role:
                     contained.append((str(role.get("id")), role))
             else:
-                roles.append(b'{"_page":%d,"_pos":%d,%s' % (self.pages, position, raw[1:]))
+                roles.append(_tagged(raw, self.pages, position))
         for kind, items in lines.items():
             if items:
                 self._handle(kind).write(b"\n".join(items) + b"\n")
-        for role_id, role in contained:
-            for inner in role.get("contained") or []:
-                if isinstance(inner, dict) and inner.get("resourceType") and inner.get("id"):
-                    local = {**inner, "id": f"{role_id}#{inner['id']}"}
-                    self.add(f"{inner['resourceType']}/{local['id']}", local)
+        self._add_contained(contained)
 
     def roll(self) -> list[BulkFile]:
         """Close the current chunk's resource files and return them; later lines go to the next chunk's files."""

@@ -80,6 +80,13 @@ class _ChunkReader:
         return data
 
 
+def _gunzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream arriving in chunks, READ_CHUNK at a time."""
+    with gzip.GzipFile(fileobj=_ChunkReader(chunks)) as body:  # type: ignore[arg-type]
+        while data := body.read(READ_CHUNK):
+            yield data
+
+
 def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_private: bool, max_redirects: int,
                     dest: str, stop: threading.Event | None = None) -> Spool:
     """Download a providers file to `dest` (gunzipped when the URL ends in .gz); never holds the body in memory.
@@ -107,19 +114,12 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                 with open(dest, "wb") as out:
                     try:
                         chunks = response.iter_bytes()  # as received: a break loses nothing already read
-                        if current.split("?")[0].endswith(".gz"):
-                            with gzip.GzipFile(fileobj=_ChunkReader(chunks)) as body:  # type: ignore[arg-type]
-                                while data := body.read(READ_CHUNK):
-                                    out.write(data)
-                                    digest.update(data)
-                                    if stop is not None and stop.is_set():
-                                        raise StreamError("crawl stopped")
-                        else:
-                            for data in chunks:
-                                out.write(data)
-                                digest.update(data)
-                                if stop is not None and stop.is_set():
-                                    raise StreamError("crawl stopped")
+                        gzipped = current.split("?")[0].endswith(".gz")
+                        for data in (_gunzipped(chunks) if gzipped else chunks):
+                            out.write(data)
+                            digest.update(data)
+                            if stop is not None and stop.is_set():
+                                raise StreamError("crawl stopped")
                     except (httpx.HTTPError, OSError, EOFError) as exc:
                         spool.error = f"{type(exc).__name__}: {exc}"
                 spool.sha256 = digest.hexdigest()
