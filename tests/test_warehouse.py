@@ -44,6 +44,29 @@ def test_migrations_apply_on_empty_and_existing(tmp_path: Path) -> None:
     assert {"listings", "observations"} <= views
 
 
+def test_listing_plans_table_of_an_older_warehouse_becomes_the_view(tmp_path: Path, listing_record: dict) -> None:
+    """A warehouse at migration 7 (listing_plans a table) upgrades to the view, which gives the same plan rows."""
+    db = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(db))
+    old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
+    for migration in migrations():
+        if migration.version <= 7:
+            old.execute(migration.sql)
+            old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.name])
+    plans = [{"plan_id": "P1", "plan_id_type": "HIOS-PLAN-ID", "network_tier": "PREFERRED", "years": [2026]},
+             {"plan_id": "P2", "plan_id_type": None, "network_tier": None, "years": []}]
+    old.execute("INSERT INTO directory_listings (listing_id, run_id, insurer, source_url, fetched_at, plans) "
+                "VALUES ('L1', 'r1', 'Acme', 'http://x', now()::TIMESTAMP, ?::JSON), "
+                "('L2', 'r1', 'Acme', 'http://x', now()::TIMESTAMP, NULL)", [json.dumps(plans)])
+    old.execute("INSERT INTO listing_plans VALUES ('L1', 'r1', 'Acme', 'P1', 'HIOS-PLAN-ID', 'PREFERRED', '[2026]'), "
+                "('L1', 'r1', 'Acme', 'P2', NULL, NULL, '[]')")
+    table_rows = old.execute("SELECT * FROM listing_plans ORDER BY ALL").fetchall()
+    old.close()
+    con = connect(db)
+    assert "listing_plans" not in table_counts(con)
+    assert con.execute("SELECT * FROM listing_plans ORDER BY ALL").fetchall() == table_rows
+
+
 def test_load_is_idempotent_and_quarantines_bad_rows(tmp_path: Path, listing_record: dict) -> None:
     con = connect(tmp_path / "w.duckdb")
     good = [dict(listing_record, listing_id=f"L{i}") for i in range(3)]

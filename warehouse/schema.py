@@ -228,18 +228,15 @@ def _listings_may_skip(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     return _run_has(con, "directory_listings", run_id)
 
 
-PLAN_STRUCTURE = '[{"plan_id": "VARCHAR", "plan_id_type": "VARCHAR", "network_tier": "VARCHAR", "years": "JSON"}]'
-
-
 def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
-    """Insert listings (a listing_id already loaded for this run is skipped), then their plans."""
+    """Insert listings (a listing_id already loaded for this run is skipped); `listing_plans` is a view of their plans."""
     seen = _run_has(con, "directory_listings", run_id)
     dedupe = (
         "NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? AND d.listing_id = s.listing_id)"
         if seen
         else "true"
     )
-    n = _count_insert(
+    return _count_insert(
         con,
         f"""
         INSERT INTO directory_listings
@@ -254,20 +251,6 @@ def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, sour
         """,
         [run_id, sha, *([run_id] if seen else [])],
     )
-    # Plans of the rows just inserted (read back from the table, so the file is parsed once). One
-    # json_transform per listing, not `->>` per field (which parsed each plan four times: 40% of a QHP load).
-    # Same values as `p ->> 'field'`: a non-string value becomes its JSON text, a non-object plan all NULLs.
-    con.execute(
-        f"""
-        INSERT INTO listing_plans
-        SELECT listing_id, run_id, insurer, p.plan_id, p.plan_id_type, p.network_tier, p.years::VARCHAR
-        FROM (SELECT d.listing_id, d.run_id, d.insurer, unnest(json_transform(d.plans, '{PLAN_STRUCTURE}')) AS p
-              FROM directory_listings d
-              WHERE d.landing_sha256 = ? AND d.run_id = ? AND d.plans IS NOT NULL AND json_type(d.plans) = 'ARRAY')
-        """,
-        [sha, run_id],
-    )
-    return n
 
 
 def _observations_may_skip(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:

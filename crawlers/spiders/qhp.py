@@ -16,9 +16,11 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import urljoin
@@ -237,6 +239,7 @@ class QhpDirectorySpider(DirectorySpider):
         stop = threading.Event()
         self.pages += 1
         try:
+            started = time.perf_counter()
             try:
                 spool = await asyncio.to_thread(spool_providers, response.url, headers, crawl.timeout_seconds,
                                                 crawl.allow_private_networks, crawl.max_redirects,
@@ -246,11 +249,15 @@ class QhpDirectorySpider(DirectorySpider):
                 yield self.quarantine(response.url, str(exc))
                 return
             fetched_at = utcnow_iso()
+            logger.info("%s: %.0f MB spooled in %.1f s", response.url, os.path.getsize(spool.path) / 1e6,
+                        time.perf_counter() - started)
             converted = None
             if spool.error is None:
                 async with self.sql_lock:
+                    started = time.perf_counter()
                     converted = await asyncio.to_thread(convert_spooled, spool.path, work, self.directory.insurer,
                                                         response.url, fetched_at, spool.sha256)
+                logger.info("%s: converted in %.1f s", response.url, time.perf_counter() - started)
             if converted is not None:
                 self.files_done += 1
                 if converted.parquet:
