@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 import json
 import logging
 import os
@@ -52,12 +51,11 @@ class StreamError(Exception):
 
 @dataclass
 class Spool:
-    """A providers file on disk: its path, the final URL, its sha256, and why the download broke (if it did)."""
+    """A providers file on disk: its path, the final URL, and why the download broke (if it did)."""
 
     path: str
     url: str
     error: str | None = None
-    sha256: str = ""  # of the bytes written (gunzipped), computed as they arrive: the listings' payload hash
 
 
 class _ChunkReader:
@@ -93,7 +91,7 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                     dest: str, stop: threading.Event | None = None) -> Spool:
     """Download a providers file to `dest` (gunzipped when the URL ends in .gz); never holds the body in memory.
 
-    The sha256 of what is written is computed on the way (`Spool.sha256`, the listings' payload hash).
+    The listings' payload hash is the sha256 of this file (gunzipped bytes), computed while DuckDB reads it.
     Every redirect target passes the SSRF guard. Raises StreamError when nothing usable arrived (refused
     target, HTTP error, too many redirects); a download that breaks midway returns the partial file
     with `error` set, so the entries before the break can still be read.
@@ -112,19 +110,16 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
                 if response.status_code != 200:
                     raise StreamError(f"{current}: HTTP {response.status_code}")
                 spool = Spool(dest, current)
-                digest = hashlib.sha256()
                 with open(dest, "wb") as out:
                     try:
                         chunks = response.iter_bytes()  # as received: a break loses nothing already read
                         gzipped = current.split("?")[0].endswith(".gz")
                         for data in (_gunzipped(chunks) if gzipped else chunks):
                             out.write(data)
-                            digest.update(data)
                             if stop is not None and stop.is_set():
                                 raise StreamError("crawl stopped")
                     except (httpx.HTTPError, OSError, EOFError) as exc:
                         spool.error = f"{type(exc).__name__}: {exc}"
-                spool.sha256 = digest.hexdigest()
                 return spool
     raise StreamError(f"{url}: more than {max_redirects} redirects")
 
@@ -256,7 +251,7 @@ class QhpDirectorySpider(DirectorySpider):
                 async with self.sql_lock:
                     started = time.perf_counter()
                     converted = await asyncio.to_thread(convert_spooled, spool.path, work, self.directory.insurer,
-                                                        response.url, fetched_at, spool.sha256)
+                                                        response.url, fetched_at)
                 logger.info("%s: converted in %.1f s", response.url, time.perf_counter() - started)
             if converted is not None:
                 self.files_done += 1
@@ -266,7 +261,7 @@ class QhpDirectorySpider(DirectorySpider):
                                                            part=f"providers-{self.files_done}"))
                     self.published_items += converted.listings
                 for item in self._parsed(qhp_sql.misfit_entries(converted.misfit_files), response.url, fetched_at,
-                                         spool.sha256):
+                                         converted.sha256):
                     yield item
                 return
             async for item in self._python_path(spool, response.url, fetched_at, stop):
@@ -294,6 +289,7 @@ class QhpDirectorySpider(DirectorySpider):
     async def _python_path(self, spool: Spool, url: str, fetched_at: str, stop: threading.Event) -> AsyncIterator[Any]:
         """Parse a spooled file DuckDB could not read entry by entry in a worker thread (bounded queue)."""
         loop = asyncio.get_running_loop()
+        sha256 = await asyncio.to_thread(qhp_sql.file_sha256, spool.path)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_BATCHES)
         done = object()
         counted: list[int] = []
@@ -331,7 +327,7 @@ class QhpDirectorySpider(DirectorySpider):
                     self.fail(f"providers file incomplete: {batch[0]}")
                     yield self.quarantine(url, str(batch[0]))
                 break
-            for item in self._parsed(iter(batch), url, fetched_at, spool.sha256 or None):
+            for item in self._parsed(iter(batch), url, fetched_at, sha256):
                 yield item
 
     def on_error(self, failure: Any) -> Iterator[Any]:
