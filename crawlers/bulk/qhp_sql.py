@@ -273,9 +273,18 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
         try:
             con.execute(f"CREATE TEMP TABLE {entries} AS {entries_sql(path)}")
             payload_sha256 = sha.result() if sha is not None else payload_sha256
-            sql = listings_sql(entries, insurer, source_url, fetched_at, str(payload_sha256), name)
-            written = con.execute(f"COPY ({sql}) TO '{_sql_text(listings)}' "
-                                  f"({LANDING_PARQUET_WIDE}, ROW_GROUP_SIZE {ROW_GROUP})").fetchone()
+            copy = (f"COPY ({listings_sql(entries, insurer, source_url, fetched_at, str(payload_sha256), name)}) "
+                    f"TO '{_sql_text(listings)}' ({LANDING_PARQUET_WIDE}, ROW_GROUP_SIZE {ROW_GROUP})")
+            try:
+                written = con.execute(copy).fetchone()
+            except duckdb.OutOfMemoryException:  # each thread buffers row groups: one thread needs less memory
+                misfits.clear()
+                threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+                con.execute("SET threads = 1")
+                try:
+                    written = con.execute(copy).fetchone()
+                finally:
+                    con.execute(f"SET threads = {int(threads)}")
         finally:
             con.remove_function(name)
             con.execute(f"DROP TABLE IF EXISTS temp.main.{entries}")
