@@ -10,6 +10,7 @@ rows into the listings landing file, so no listing is built in Python.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -306,20 +307,27 @@ class FhirDirectorySpider(DirectorySpider):
 
         Paging is sequential (opaque `next` cursors), and Scrapy waits 0.1 s before every callback; fetching the
         next page through `engine.download_async` (downloader middlewares only: retries, Retry-After, SSRF guard,
-        robots) skips that hop, which otherwise costs 50 s per 500 pages.
+        robots) skips that hop, which otherwise costs 50 s per 500 pages. The next page is requested as soon as
+        this one's `next` link is known, so its download overlaps this page's spooling.
         """
         current: Response | None = response
         while current is not None:
-            follow = None
-            for output in self._page_outputs(current):
-                if isinstance(output, scrapy.Request) and output.callback == self.parse_page:
-                    follow = output
-                else:
-                    yield output
-            if follow is None:
+            follow, fetching = None, None
+            try:
+                for output in self._page_outputs(current):
+                    if isinstance(output, scrapy.Request) and output.callback == self.parse_page:
+                        follow = output  # yielded before the page is spooled: the next page downloads meanwhile
+                        fetching = asyncio.ensure_future(self._download(follow))
+                    else:
+                        yield output
+            except BaseException:
+                if fetching is not None:
+                    fetching.cancel()
+                raise
+            if follow is None or fetching is None:
                 return
             try:
-                current = await self._download(follow)
+                current = await fetching
             except Exception as exc:  # noqa: BLE001 - network error, timeout or refusal after the middlewares' retries
                 failure = Failure(exc)
                 failure.request = follow  # type: ignore[attr-defined]
