@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 from duckdb.sqltypes import BIGINT, BOOLEAN
 
 from crawlers.bulk.compute import compute_connection
@@ -293,6 +291,9 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
         result.parquet = listings
     if misfits:
         index_file = os.path.join(out_dir, "misfit-index.parquet")
+        import pyarrow as pa  # only when there are misfits (pyarrow costs ~0.15 s to import)
+        import pyarrow.parquet as pq
+
         pq.write_table(pa.table({"idx": pa.array(sorted(misfits), pa.int64())}), index_file)
         misfit_file = os.path.join(out_dir, "misfits.parquet")
         con.execute(f"COPY ({misfit_sql(path, index_file)}) TO '{_sql_text(misfit_file)}' "
@@ -309,6 +310,10 @@ def _sql_text(value: str) -> str:
 
 def misfit_entries(files: list[str], batch_rows: int = 2048) -> Iterator[tuple[int, Any]]:
     """(index, parsed entry) of the entries the SQL path left to the Python parser, read in small batches."""
+    if not files:
+        return
+    import pyarrow.parquet as pq  # only when there are misfits (pyarrow costs ~0.15 s to import)
+
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["raw"]):
             for text in batch.column(0).to_pylist():
