@@ -340,7 +340,7 @@ def qhp_crawl_and_load(folder: Path, url: str) -> dict[str, Any]:
     print(f"QHP crawl: {crawled - start:.1f} s, {result.items:,} listings, peak RSS {crawl_rss / 2**20:.0f} MB",
           file=sys.stderr, flush=True)
     for line in result.log_tail:
-        if " spooled in " in line or " converted in " in line:
+        if "spooled in" in line or "converted in" in line:
             print("  " + line, file=sys.stderr, flush=True)
     monitor = PeakRss()
     out = subprocess.run([sys.executable, "-c", LOAD_CHILD, str(folder / "bench.duckdb"), str(folder / "landing")],
