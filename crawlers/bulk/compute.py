@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from typing import Any, Callable
+
 import duckdb
 
 
@@ -18,3 +20,19 @@ def compute_connection(work_dir: str, memory_limit: str | None = None, keep_orde
     con = duckdb.connect(config=config)
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def execute_with_one_thread_fallback(con: duckdb.DuckDBPyConnection, sql: str,
+                                     before_retry: Callable[[], None] = lambda: None) -> tuple[Any, ...] | None:
+    """Run `sql` and fetch one row; when it runs out of memory, run it again on one thread (each thread buffers
+    its own rows, so one thread needs less) and restore the connection's thread count after."""
+    try:
+        return con.execute(sql).fetchone()
+    except duckdb.OutOfMemoryException:
+        before_retry()
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        con.execute("SET threads = 1")
+        try:
+            return con.execute(sql).fetchone()
+        finally:
+            con.execute(f"SET threads = {int(threads)}")

@@ -13,7 +13,6 @@ compute engine with a memory cap and a spill folder; it never opens the warehous
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +22,9 @@ from typing import Any, Iterator
 import duckdb
 from duckdb.sqltypes import BIGINT, BOOLEAN
 
-from crawlers.bulk.compute import compute_connection
+from crawlers.bulk.compute import compute_connection, execute_with_one_thread_fallback
 from crawlers.landing import LANDING_PARQUET_WIDE
+from crawlers.parse import file_sha256
 from reconcile.normalize.accepting import normalize_accepting
 
 NAME_KEYS = ("prefix", "first", "middle", "last", "suffix")
@@ -231,15 +231,6 @@ def connect(work_dir: str, memory_limit: str = "200MB", threads: int | None = No
     return con
 
 
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file read in chunks (the listings' payload hash)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while data := fh.read(chunk):
-            digest.update(data)
-    return digest.hexdigest()
-
-
 def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, insurer: str, source_url: str,
                       fetched_at: str, payload_sha256: str | None = None) -> SqlConversion:
     """Convert one providers.json file into `out_dir/listings.parquet`; raises duckdb.Error on bad JSON.
@@ -267,26 +258,18 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
     con.create_function(name, note, [BIGINT], BOOLEAN, type="native", side_effects=True)
     with ThreadPoolExecutor(1) as pool:
         # the hash is computed on the core DuckDB's one-thread array read leaves idle
-        sha = pool.submit(file_sha256, path) if payload_sha256 is None else None
+        hashing = pool.submit(file_sha256, path) if payload_sha256 is None else None
         try:
             con.execute(f"CREATE TEMP TABLE {entries} AS {entries_sql(path)}")
-            payload_sha256 = sha.result() if sha is not None else payload_sha256
-            copy = (f"COPY ({listings_sql(entries, insurer, source_url, fetched_at, str(payload_sha256), name)}) "
-                    f"TO '{_sql_text(listings)}' ({LANDING_PARQUET_WIDE}, ROW_GROUP_SIZE {ROW_GROUP})")
-            try:
-                written = con.execute(copy).fetchone()
-            except duckdb.OutOfMemoryException:  # each thread buffers row groups: one thread needs less memory
-                misfits.clear()
-                threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-                con.execute("SET threads = 1")
-                try:
-                    written = con.execute(copy).fetchone()
-                finally:
-                    con.execute(f"SET threads = {int(threads)}")
+            sha = hashing.result() if hashing is not None else str(payload_sha256)
+            written = execute_with_one_thread_fallback(
+                con, f"COPY ({listings_sql(entries, insurer, source_url, fetched_at, sha, name)}) "
+                     f"TO '{_sql_text(listings)}' ({LANDING_PARQUET_WIDE}, ROW_GROUP_SIZE {ROW_GROUP})",
+                before_retry=misfits.clear)
         finally:
             con.remove_function(name)
             con.execute(f"DROP TABLE IF EXISTS temp.main.{entries}")
-    result = SqlConversion(listings=int(written[0]) if written else 0, sha256=str(payload_sha256))
+    result = SqlConversion(listings=int(written[0]) if written else 0, sha256=sha)
     if result.listings:
         result.parquet = listings
     if misfits:

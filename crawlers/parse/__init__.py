@@ -26,6 +26,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file read in chunks (a payload too large to hold in memory, e.g. a QHP providers file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while data := fh.read(chunk):
+            digest.update(data)
+    return digest.hexdigest()
+
+
 def sha256_json(value: Any) -> str:
     """Hex sha256 of a JSON value re-serialized compactly in published key order, for one streamed entry."""
     return sha256_bytes(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

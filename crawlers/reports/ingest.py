@@ -9,13 +9,13 @@ and the warehouse keeps only the first.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import fsspec
 
 from crawlers.landing import LandingWriter, utcnow_iso
+from crawlers.parse import file_sha256
 from crawlers.reports.parse import ReportFileError, parse_report
 
 __all__ = ["FileResult", "IngestResult", "ingest_report_files", "LANDING_SOURCE"]
@@ -66,15 +66,6 @@ class IngestResult:
         return {f.path: f for f in self.files}
 
 
-def _sha256(path: str) -> str:
-    """sha256 of a local file, streamed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _part(path: str, sha: str) -> str:
     """Landing part name: the file's stem plus its content hash (so a re-ingest is recognised)."""
     return f"{Path(path).stem[:40]}-{sha[:16]}"
@@ -101,7 +92,7 @@ def ingest_one(path: str, landing_root: str, run_id: str, default_source: str | 
     """Ingest one report file; never raises for bad input (the problem is in the result)."""
     started = utcnow_iso()
     try:
-        sha = _sha256(path)
+        sha = file_sha256(path)
     except FileNotFoundError:
         return FileResult(path, "failed", error=f"{path}: file not found")
     except IsADirectoryError:

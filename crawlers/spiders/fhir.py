@@ -324,7 +324,7 @@ class FhirDirectorySpider(DirectorySpider):
                 if fetching is not None:
                     fetching.cancel()
                 raise
-            if follow is None or fetching is None:
+            if fetching is None:
                 return
             try:
                 current = await fetching

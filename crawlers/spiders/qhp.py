@@ -34,6 +34,7 @@ from scrapy.http import Response
 
 from crawlers.bulk import qhp_sql
 from crawlers.landing import publish_file, utcnow_iso
+from crawlers.parse import file_sha256
 from crawlers.parse.qhp import EntryError, index_urls, provider_listings
 from crawlers.safety import BlockedTarget, check_url
 from crawlers.spiders import DirectorySpider
@@ -289,7 +290,7 @@ class QhpDirectorySpider(DirectorySpider):
     async def _python_path(self, spool: Spool, url: str, fetched_at: str, stop: threading.Event) -> AsyncIterator[Any]:
         """Parse a spooled file DuckDB could not read entry by entry in a worker thread (bounded queue)."""
         loop = asyncio.get_running_loop()
-        sha256 = await asyncio.to_thread(qhp_sql.file_sha256, spool.path)
+        sha256 = await asyncio.to_thread(file_sha256, spool.path)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_BATCHES)
         done = object()
         counted: list[int] = []
