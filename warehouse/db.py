@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.sqltext import execute
+
 MIGRATION_NAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
 # Storage format of a new warehouse file. DuckDB still creates files readable by 0.10.2 unless told otherwise; the
@@ -61,7 +63,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(migration.sql)
-            con.execute(
+            execute(
+                con,
                 "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
             )

@@ -33,6 +33,7 @@ from warehouse.schema import (
     duplicates_sql,
     validation_sql,
 )
+from warehouse.sqltext import execute
 
 LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 
@@ -193,7 +194,8 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: str, kind: str, exact_line
             return True
         except duckdb.Error:
             con.execute("DROP TABLE IF EXISTS _stage_data")
-    con.execute(
+    execute(
+        con,
         "CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _row, line "
         "FROM read_csv(?, columns={'line': 'VARCHAR'}, header=false, delim=E'\\x01', quote='', "
         f"escape='', auto_detect=false, max_line_size={MAX_LINE}, buffer_size={MAX_LINE}, strict_mode=false)",
@@ -293,7 +295,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, path: str, kind: str, run_id: str
     except (OSError, ValueError) as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from None
     result = FileLoad(path=path, kind=kind, sha256=sha)
-    if con.execute("SELECT 1 FROM landing_files WHERE sha256 = ?", [sha]).fetchone():
+    if execute(con, "SELECT 1 FROM landing_files WHERE sha256 = ?", [sha]).fetchone():
         result.skipped = True
         return result
     run = run_id or run_id_of(path)
@@ -319,7 +321,8 @@ def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, kind: str, sha: str) -> b
     column = ID_COLUMN.get(kind)
     if column is None:
         return False
-    found = con.execute(
+    found = execute(
+        con,
         f"SELECT 1 FROM {TARGETS[kind].table} WHERE landing_sha256 = ? GROUP BY {column} HAVING count(*) > 1 LIMIT 1",
         [sha],
     ).fetchone()
@@ -363,7 +366,8 @@ def _load_one_pass(
         if (expected is not None and rows != expected) or _has_duplicate_ids(con, kind, sha):
             _rollback(con)
             return None
-        con.execute(
+        execute(
+            con,
             "INSERT INTO landing_files VALUES (?, ?, ?, ?, ?, ?, 0, now()::TIMESTAMP)",
             [sha, path, kind, source, run, rows],
         )
@@ -418,7 +422,8 @@ def _load_staged(
     try:
         result.quarantined = _quarantine(con, path, run, source or kind)
         result.rows = TARGETS[kind].insert(con, run, result.sha256, "_stage", _staged_good(con))
-        con.execute(
+        execute(
+            con,
             "INSERT INTO landing_files VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
             [result.sha256, path, kind, source, run, result.rows, result.quarantined],
         )
@@ -442,11 +447,13 @@ def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
 def _quarantine(con: duckdb.DuckDBPyConnection, path: str, run_id: str, source: str) -> int:
     """Move malformed lines and rows failing validation to `quarantine`; return how many."""
     before = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    con.execute(
+    execute(
+        con,
         "INSERT INTO quarantine SELECT ?, ?, ?, _row, error, raw_text, now()::TIMESTAMP FROM _bad_lines",
         [run_id, source, path],
     )
-    con.execute(
+    execute(
+        con,
         "INSERT INTO quarantine SELECT ?, ?, ?, _row, _error, raw_text, now()::TIMESTAMP FROM _errors",
         [run_id, source, path],
     )

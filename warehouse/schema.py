@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from warehouse.sqltext import execute
+
 CANONICAL_STATUS = ("accepting", "not_accepting", "existing_only", "waitlist", "limited", "unknown")
 OBSERVATION_SOURCES = ("website", "attestation", "phone_survey", "secret_shopper")
 
@@ -214,12 +216,12 @@ class Target:
 
 def _run_has(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> bool:
     """True when `table` already holds rows of this run (only then is a per-row duplicate check needed)."""
-    return bool(con.execute(f"SELECT 1 FROM {table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone())
+    return bool(execute(con, f"SELECT 1 FROM {table} WHERE run_id = ? LIMIT 1", [run_id]).fetchone())
 
 
 def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
     """Run an INSERT ... SELECT and return how many rows it inserted."""
-    row = con.execute(sql, params).fetchone()
+    row = execute(con, sql, params).fetchone()
     return int(row[0]) if row else 0
 
 
