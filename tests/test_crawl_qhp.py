@@ -112,6 +112,29 @@ def test_truncated_providers_file_keeps_good_entries(tmp_path: Path) -> None:
     assert any("providers.json" in q["file"] and "malformed JSON" in q["error"] for q in read_landing(tmp_path, "quarantine"))
 
 
+def test_json_lines_providers_file_lands_like_the_array(tmp_path: Path) -> None:
+    """A providers file published as JSON Lines (one entry per line) gives the array's listings and quarantine."""
+    entries = json.loads((FIXTURES / "qhp_providers.json").read_bytes())
+    lines = "\n".join(json.dumps(e) for e in entries).encode()
+    (tmp_path / "array").mkdir()
+    (tmp_path / "lines").mkdir()
+    with serve(qhp_routes((FIXTURES / "qhp_providers.json").read_bytes())) as server:
+        assert crawl(write_config(tmp_path / "array", server.url("/cms/index.json"))).status == "ok"
+    with serve(qhp_routes(lines)) as server:
+        result = crawl(write_config(tmp_path / "lines", server.url("/cms/index.json")))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+
+    def landed(root: Path, kind: str) -> list[tuple[Any, ...]]:
+        """Comparable rows of one crawl (hashes and times differ with the file, URLs with the server's port)."""
+        drop = {"payload_sha256", "fetched_at", "quarantined_at", "raw_text"}
+        return sorted(tuple((k, json.dumps(v.split("/", 3)[-1] if k in ("source_url", "file") else v, sort_keys=True))
+                            for k, v in sorted(r.items()) if k not in drop) for r in read_landing(root, kind))
+
+    assert landed(tmp_path / "lines", "listings") == landed(tmp_path / "array", "listings")
+    assert len(landed(tmp_path / "lines", "listings")) == 6
+    assert landed(tmp_path / "lines", "quarantine") == landed(tmp_path / "array", "quarantine")
+
+
 def test_missing_index_is_a_failed_source(tmp_path: Path) -> None:
     """A 404 index gives one failed source naming the URL and status."""
     with serve({}) as server:

@@ -211,3 +211,41 @@ def test_malformed_file_raises_for_the_fallback(tmp_path: Path) -> None:
     with pytest.raises(StreamError, match="malformed JSON after entry"):
         parse_spooled(str(path), URL, lambda batch: seen.extend(i for i, _ in batch) or True)
     assert seen and seen == list(range(len(seen)))
+
+
+def test_json_lines_and_bom_files_read_like_the_array(tmp_path: Path) -> None:
+    """A JSON Lines providers file and an array behind a UTF-8 BOM: both paths agree, entries indexed alike."""
+    data = entries(300, 4)
+    lines = tmp_path / "providers.jsonl"
+    lines.write_text("\n".join(json.dumps(e) for e in data[:150]) + "\n\n" + "\n".join(json.dumps(e) for e in data[150:]))
+    bom = tmp_path / "providers.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(data, indent=1).encode())
+    assert (qhp_sql.json_format(str(lines)), qhp_sql.json_format(str(bom))) == ("newline_delimited", "array")
+    from_lines, misfits = assert_paths_agree(lines, tmp_path / "work-lines")
+    from_array, _ = assert_paths_agree(bom, tmp_path / "work-bom")
+    assert 0 < misfits < len(data) and len(from_lines) > 150
+    assert {k: v["raw"]["entry_index"] for k, v in from_lines.items()} == {
+        k: v["raw"]["entry_index"] for k, v in from_array.items()}
+
+
+@pytest.mark.parametrize("body", [b"", b"  \n", b'"providers"', b"42", b"null"])
+def test_a_file_of_no_entries_is_refused_by_name(tmp_path: Path, body: bytes) -> None:
+    """Neither an array nor JSON Lines: DuckDB refuses it and the Python path names it (no silent zero entries)."""
+    path = tmp_path / "providers.json"
+    path.write_bytes(body)
+    con = qhp_sql.connect(str(tmp_path / "work"))
+    with pytest.raises(duckdb.Error):
+        qhp_sql.convert_providers(con, str(path), str(tmp_path / "work" / "out"), INSURER, URL, FETCHED)
+    with pytest.raises(StreamError, match=f"{URL}: not a providers file: neither a JSON array"):
+        parse_spooled(str(path), URL, lambda batch: True)
+
+
+def test_a_wrapping_object_is_quarantined_with_its_reason(tmp_path: Path) -> None:
+    """`{"providers": [...]}` is one entry that is not a provider: quarantined saying what it is, on both paths."""
+    path = tmp_path / "providers.json"
+    path.write_text(json.dumps({"version": "1", "providers": [base_entry(i) for i in range(3)]}))
+    got, quarantined, misfits = sql_path(path, tmp_path / "work")
+    assert got == {} and misfits == 1
+    assert quarantined == {0: "an object wrapping provider entries under 'providers', not a provider entry: "
+                              "expected a JSON array of entries"}
+    assert python_reference(path) == ({}, quarantined)

@@ -1,6 +1,6 @@
 """CMS QHP providers.json (spooled to disk) -> listings landing Parquet in one DuckDB statement.
 
-DuckDB reads the single-array file once, in parallel, with the fields the listings use declared as
+DuckDB reads the single-array file (or a JSON Lines file of the same entries) once, in parallel, with the fields the listings use declared as
 types (no sampling, no JSON text per entry). Every entry whose shape is the ordinary one (an object, a
 clean 10-digit NPI passing the check digit, a name, addresses/plans as lists of objects, text values
 clean_text would leave as they are) becomes its listings in SQL with exactly the semantics of
@@ -104,16 +104,38 @@ def _texts(items: list[str]) -> str:
     return "concat_ws(chr(1), " + ", ".join(items) + ")"
 
 
-def entries_sql(path: str) -> str:
+BOM = b"\xef\xbb\xbf"
+
+
+def json_format(path: str) -> str | None:
+    """How a providers file lists its entries, by its first JSON character (after a UTF-8 BOM and whitespace).
+
+    "array" for the CMS shape (`[{...}, ...]`), "newline_delimited" for JSON Lines (one entry object per line,
+    as bulk exports write them); None for anything else (an empty file, a lone string or number), which no
+    reader can take entries from.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(len(BOM))
+        head = head[len(BOM):] if head == BOM else head
+        while True:
+            text = head.lstrip(b" \t\r\n")
+            if text:
+                return {b"[": "array", b"{": "newline_delimited"}.get(text[:1])
+            head = fh.read(1 << 16)
+            if not head:
+                return None
+
+
+def entries_sql(path: str, fmt: str = "array") -> str:
     """SELECT of the file's entries as typed columns with their position `idx` (one typed read).
 
-    `ignore_errors`: a value of another JSON type becomes NULL or its text, never an error; malformed JSON
-    raises. DuckDB reads a JSON array on one thread, so `convert_providers` materializes this and does the
-    rest (`listings_sql`) on all threads.
+    `fmt` is `json_format`'s answer. `ignore_errors`: a value of another JSON type becomes NULL or its text,
+    never an error; malformed JSON raises. DuckDB reads a JSON array on one thread, so `convert_providers`
+    materializes this and does the rest (`listings_sql`) on all threads.
     """
     return f"""
     SELECT ordinality - 1 AS idx, *
-    FROM read_json('{_sql_text(path)}', format='array', columns={_columns()}, ignore_errors=true,
+    FROM read_json('{_sql_text(path)}', format='{fmt}', columns={_columns()}, ignore_errors=true,
                    maximum_object_size={MAX_OBJECT}) WITH ORDINALITY
     """
 
@@ -201,13 +223,13 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
     """
 
 
-def misfit_sql(path: str, index_file: str) -> str:
+def misfit_sql(path: str, index_file: str, fmt: str = "array") -> str:
     """SELECT of `raw` = {entry_index, entry} of the misfit entries (indexes in a Parquet file), read as JSON text."""
     quoted, listed = (v.replace("'", "''") for v in (path, index_file))
     return f"""
     SELECT json_object('entry_index', idx, 'entry', e) AS raw
     FROM (SELECT ordinality - 1 AS idx, json AS e
-          FROM read_json('{quoted}', format='array', records=false, columns={{'json': 'JSON'}},
+          FROM read_json('{quoted}', format='{fmt}', records=false, columns={{'json': 'JSON'}},
                          maximum_object_size={MAX_OBJECT}) WITH ORDINALITY)
     WHERE idx IN (SELECT idx FROM read_parquet('{listed}'))
     """
@@ -245,6 +267,9 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
     text into `out_dir/misfits.parquet`, a second pass only when there are any. Written with the landing
     Parquet options (v2 pages), which the warehouse loader reads back with less CPU.
     """
+    fmt = json_format(path)
+    if fmt is None:
+        raise duckdb.InvalidInputException(f"{path}: neither a JSON array of provider entries nor JSON Lines")
     os.makedirs(out_dir, exist_ok=True)
     listings = os.path.join(out_dir, "listings.parquet")
     misfits: set[int] = set()
@@ -260,7 +285,7 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
         # the hash is computed on the core DuckDB's one-thread array read leaves idle
         hashing = pool.submit(file_sha256, path) if payload_sha256 is None else None
         try:
-            con.execute(f"CREATE TEMP TABLE {entries} AS {entries_sql(path)}")
+            con.execute(f"CREATE TEMP TABLE {entries} AS {entries_sql(path, fmt)}")
             sha = hashing.result() if hashing is not None else str(payload_sha256)
             written = execute_with_one_thread_fallback(
                 con, f"COPY ({listings_sql(entries, insurer, source_url, fetched_at, sha, name)}) "
@@ -279,7 +304,7 @@ def convert_providers(con: duckdb.DuckDBPyConnection, path: str, out_dir: str, i
 
         pq.write_table(pa.table({"idx": pa.array(sorted(misfits), pa.int64())}), index_file)
         misfit_file = os.path.join(out_dir, "misfits.parquet")
-        con.execute(f"COPY ({misfit_sql(path, index_file)}) TO '{_sql_text(misfit_file)}' "
+        con.execute(f"COPY ({misfit_sql(path, index_file, fmt)}) TO '{_sql_text(misfit_file)}' "
                     "(FORMAT parquet, ROW_GROUP_SIZE 2048)")
         result.misfit_files = [misfit_file]
         result.misfits = len(misfits)

@@ -78,6 +78,10 @@ def provider_listings(entry: Any, insurer: str, source_url: str, fetched_at: str
         raise EntryError(f"entry is a {type(entry).__name__}, expected an object")
     raw_npi = entry.get("npi")
     if raw_npi in (None, ""):
+        wrapped = [k for k, v in entry.items() if isinstance(v, list) and v and isinstance(v[0], dict) and "npi" in v[0]]
+        if wrapped:  # e.g. {"providers": [...]}: the file must be the array itself (or JSON Lines of entries)
+            raise EntryError(f"an object wrapping provider entries under {wrapped[0]!r}, not a provider entry: "
+                             "expected a JSON array of entries")
         raise EntryError("entry has no npi")
     npi = clean_npi(raw_npi if not isinstance(raw_npi, float) else int(raw_npi))
     if not npi or not is_valid_npi(npi):

@@ -126,14 +126,21 @@ def spool_providers(url: str, headers: dict[str, str], timeout: float, allow_pri
 
 
 def parse_spooled(path: str, url: str, deliver: Callable[[list[tuple[int, Any]]], bool]) -> int:
-    """Python path: stream a spooled providers array entry by entry and deliver batches; return the entry count.
+    """Python path: stream a spooled providers file (array or JSON Lines) entry by entry in batches; return the count.
 
     Raises StreamError naming the entry after which the JSON broke. `deliver` returns False to stop early.
     """
+    fmt = qhp_sql.json_format(path)
+    if fmt is None:
+        raise StreamError(f"{url}: not a providers file: neither a JSON array of provider entries nor JSON Lines")
     count, batch = 0, []
     with open(path, "rb") as fh:
+        if fh.read(len(qhp_sql.BOM)) != qhp_sql.BOM:
+            fh.seek(0)
+        entries = (ijson.items(fh, "item", use_float=True) if fmt == "array"
+                   else ijson.items(fh, "", use_float=True, multiple_values=True))  # JSON Lines: one entry per value
         try:
-            for entry in ijson.items(fh, "item", use_float=True):
+            for entry in entries:
                 batch.append((count, entry))
                 count += 1
                 if len(batch) >= BATCH:
