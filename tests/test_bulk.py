@@ -35,9 +35,11 @@ def resources() -> dict[str, list[dict | str]]:
     return {
         "Practitioner": [
             {"resourceType": "Practitioner", "id": f"p{i}",
-             "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}],
+             "identifier": [{"system": system, "value": npi}],
              "name": [{"family": family, "given": [given]}]}
-            for i, (npi, given, family) in enumerate([("1234567893", "Jane", "Smith"), ("1245319599", "Omar", "Haddad")])
+            for i, (npi, given, family, system) in enumerate([  # the NPI by its URI, and by its OID
+                ("1234567893", "Jane", "Smith", "http://hl7.org/fhir/sid/us-npi"),
+                ("1245319599", "Omar", "Haddad", "urn:oid:2.16.840.1.113883.4.6")])
         ],
         "Location": [
             {"resourceType": "Location", "id": "loc1", "managingOrganization": {"reference": "Organization/org1"},
@@ -82,6 +84,7 @@ def test_bulk_folder_to_listings_with_cross_file_references(tmp_path: Path, gz: 
         "SELECT npi, first_name, last_name, practice_name, address, zip, phone, specialty, accepting_status, role, last_updated "
         "FROM listings ORDER BY npi"
     ).fetchall()
+    assert [r[0] for r in rows] == ["1234567893", "1245319599"]  # NPIs by URI and by OID
     assert rows[0][:6] == ("1234567893", "Jane", "Smith", "Main Street Family Medicine", "12 Main St Suite 4", "62701-1234")
     assert rows[0][6] == "(217) 555-0100"  # the phone, not the fax
     assert rows[0][7] == "Family Medicine Physician"  # NUCC display for 207Q00000X

@@ -40,7 +40,7 @@ NEWPATIENTS_URLS = (
     "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-newpatients",
 )
 NETWORK_URL = "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/network-reference"
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+NPI_SYSTEMS = ("http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16.840.1.113883.4.6")  # the NPI's URI and its OID
 
 REF = "STRUCT(reference VARCHAR, display VARCHAR)"
 CODEABLE = "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
@@ -187,7 +187,7 @@ def listings_sql(insurer: str, run_source: str, fetched_at: str, trust_last_upda
         FROM practitionerrole r WHERE coalesce(r.active, true)
     ),
     practitioners AS (  -- each resource's values are computed once, before the joins, and only they travel
-        SELECT id, list_filter(identifier, lambda i: i.system = '{NPI_SYSTEM}')[1].value AS npi,
+        SELECT id, list_filter(identifier, lambda i: i.system IN {NPI_SYSTEMS})[1].value AS npi,
                trim(concat_ws(' ', array_to_string(name[1].given, ' '), name[1].family))
                    || CASE WHEN name[1].suffix IS NOT NULL THEN ', ' || array_to_string(name[1].suffix, ', ') ELSE '' END
                    AS provider_name,
@@ -332,7 +332,6 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
 # Same reader and STRUCT approach as above, with the fuller semantics of a live directory: official names,
 # current telecom only, contained resources, services per location, network names, newpatients with fromNetwork.
 
-API_NPI_SYSTEMS = ("http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16.840.1.113883.4.6")
 API_NUCC_SYSTEMS = ("http://nucc.org/provider-taxonomy", "urn:oid:2.16.840.1.113883.6.101")
 API_TELECOM = "STRUCT(system VARCHAR, value VARCHAR, use VARCHAR, period STRUCT(\"end\" VARCHAR))[]"
 API_EXTENSIONS = (f"STRUCT(url VARCHAR, valueReference {REF}, extension STRUCT(url VARCHAR, "
@@ -405,7 +404,7 @@ def _api_stages() -> dict[str, str]:
                'PractitionerRole/' || r.id AS role_key,
                tkey(r.id, r.practitioner.reference, 'Practitioner') AS prac_key,
                tkey(r.id, r.organization.reference, 'Organization') AS org_key,
-               clean(list_filter(r.identifier, lambda i: i.system IN {API_NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value)
+               clean(list_filter(r.identifier, lambda i: i.system IN {NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value)
                    AS role_npi,
                list_filter(list_transform(r.specialty, lambda c: spec_of(list_filter(c.coding, lambda x:
                    x.system IN {API_NUCC_SYSTEMS} AND coalesce(x.code, '') <> '')[1], c)),
@@ -434,7 +433,7 @@ def _api_stages() -> dict[str, str]:
         SELECT resourceType || '/' || id AS key, hn, npi, phone, website, clean(hn.family) AS family,
                nullif(array_to_string(hn.suffix, ', '), '') AS suffix
         FROM (SELECT *, coalesce(list_filter(name, lambda n: n.use = 'official')[1], name[1]) AS hn,
-                     clean(list_filter(identifier, lambda i: i.system IN {API_NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value) AS npi,
+                     clean(list_filter(identifier, lambda i: i.system IN {NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value) AS npi,
                      ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website FROM practitioner))
 """,
         "locations": """
