@@ -2,7 +2,7 @@
 
 Order of decision (first hit wins): exact flags and codes (yes/no/Y/N/1/0, FHIR newpt/nopt/existptonly/existptfam,
 QHP "accepting"/"not accepting"); explicit blanks (N/A, unknown, "call office", "see website") -> unknown;
-"label: value" decided by the value; existing-patients-only; waitlist; any negation ("not", "no longer",
+"label: value" (also "?", "|", "=", " - ") decided by the value; existing-patients-only; waitlist; any negation ("not", "no longer",
 "closed", "full") -> not_accepting, so negation always beats a positive word; referral/limited/"some plans" or
 "only"+positive -> limited; a positive word -> accepting; otherwise unknown.
 """
@@ -57,6 +57,9 @@ _LIMITED_STRONG = re.compile(
     r"|\b(?:some|select(?:ed)?|certain|specific) (?:plans?|insurances?|insurers?|payers?|networks?)\b"
 )
 _LIMITED_WEAK = re.compile(r"\bonly\b|\bsome\b|\bselect(?:ed)?\b|\bcertain\b|\bdepend(?:s|ing)?\b|\bexcept\b|\bspecific\b")
+# The last label/value separator: a colon, a question mark, "|" or "=", or a dash with spaces around it (so "wait-list"
+# and "case-by-case" stay words).
+_LABEL_VALUE = re.compile(r".*(?::|\?|\||=|\s[-–—]\s)(.*)$")
 _POSITIVE = re.compile(
     r"\baccept(?:s|ing|ed)?\b|\btaking\b|\btakes\b|\bopen\b|\byes\b|\bwelcom(?:e|ed|ing)\b|\bavailable\b|\bseeing new\b|^y\b"
 )
@@ -74,8 +77,9 @@ def _normalize_text(text: str) -> str:
         return exact
     if _UNKNOWN_WORDS.match(t):
         return "unknown"
-    if ":" in t:  # "Accepting new patients: No" -- the value after the label decides
-        value = t.rsplit(":", 1)[1].strip(" .!,;")
+    label_value = _LABEL_VALUE.match(t)  # "Accepting new patients: No" (or "? No", "| No", "- No"): the value decides
+    if label_value:
+        value = label_value.group(1).strip(" .!,;")
         if value in _BLANK_VALUES:
             return "unknown"
         if value:
