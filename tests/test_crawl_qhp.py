@@ -135,6 +135,16 @@ def test_json_lines_providers_file_lands_like_the_array(tmp_path: Path) -> None:
     assert landed(tmp_path / "lines", "quarantine") == landed(tmp_path / "array", "quarantine")
 
 
+def test_directory_url_may_be_a_json_lines_providers_file(tmp_path: Path) -> None:
+    """No index.json: the configured URL is a JSON Lines providers file itself, and its entries land."""
+    entries = json.loads((FIXTURES / "qhp_providers.json").read_bytes())
+    lines = "\n".join(json.dumps(e) for e in entries) + "\n"
+    with serve({"/direct/providers.jsonl": (200, {"Content-Type": "application/x-ndjson"}, lines)}) as server:
+        result = crawl(write_config(tmp_path, server.url("/direct/providers.jsonl")))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    assert {r["npi"] for r in read_landing(tmp_path, "listings")} == {"1234567893", "1245319599", "1003000126"}
+
+
 def test_missing_index_is_a_failed_source(tmp_path: Path) -> None:
     """A 404 index gives one failed source naming the URL and status."""
     with serve({}) as server:

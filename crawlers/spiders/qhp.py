@@ -205,7 +205,8 @@ class QhpDirectorySpider(DirectorySpider):
         try:
             data = json.loads(response.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            if response.body.lstrip()[:1] == b"[":  # the URL is a providers.json itself
+            head = response.body.removeprefix(qhp_sql.BOM).lstrip()[:1]
+            if head == b"[" or (head == b"{" and "Extra data" in str(exc)):  # a providers file itself (array or JSON Lines)
                 yield self._stream_request(response.url)
                 return
             self.fail(f"{response.url}: malformed JSON in index: {exc}")
