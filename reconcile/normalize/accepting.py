@@ -26,7 +26,10 @@ _EXACT = {
     # canonical values themselves (idempotence) and QHP values
     "accepting": "accepting", "not_accepting": "not_accepting", "not accepting": "not_accepting",
     "existing_only": "existing_only", "waitlist": "waitlist", "limited": "limited", "unknown": "unknown",
+    # check and cross marks, as directory pages and spreadsheets show a yes/no column
+    **dict.fromkeys("✓✔☑✅", "accepting"), **dict.fromkeys("✗✘✕✖❌☒", "not_accepting"),
 }
+_MARKS, _CROSSES = "✓✔☑✅✗✘✕✖❌☒", "✗✘✕✖❌☒"
 
 _UNKNOWN_WORDS = re.compile(
     r"^(?:n/?a|none|null|nan|unknown|unk|not (?:known|sure|specified|available|applicable)|tbd|\?+|-+|"
@@ -69,12 +72,15 @@ _POSITIVE = re.compile(
 def _normalize_text(text: str) -> str:
     """Cached core of normalize_accepting for one distinct string."""
     t = " ".join(text.casefold().replace("_", " ").split()).strip(" .!,;")
-    t = t.replace("’", "'")
+    t = t.replace("’", "'").replace("\ufe0f", "")  # (the emoji variation selector of ✔️)
     if not t:
         return "unknown"
     exact = _EXACT.get(t) or _EXACT.get(t.replace(" ", "_"))
     if exact:
         return exact
+    if t[0] in _MARKS and len(t) > 1 and t[1] == " ":  # "✗ Accepting new patients": a mark in front answers the phrase
+        rest = _normalize_text(t[2:])
+        return "not_accepting" if t[0] in _CROSSES and rest == "accepting" else rest
     if _UNKNOWN_WORDS.match(t):
         return "unknown"
     label_value = _LABEL_VALUE.match(t)  # "Accepting new patients: No" (or "? No", "| No", "- No"): the value decides
