@@ -17,7 +17,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import duckdb
 from duckdb.sqltypes import BIGINT, BOOLEAN
@@ -107,6 +107,12 @@ def _texts(items: list[str]) -> str:
 BOM = b"\xef\xbb\xbf"
 
 
+def skip_bom(fh: BinaryIO) -> None:
+    """Move a file opened at its start past a UTF-8 byte-order mark, if it has one."""
+    if fh.read(len(BOM)) != BOM:
+        fh.seek(0)
+
+
 def json_format(path: str) -> str | None:
     """How a providers file lists its entries, by its first JSON character (after a UTF-8 BOM and whitespace).
 
@@ -115,8 +121,8 @@ def json_format(path: str) -> str | None:
     reader can take entries from.
     """
     with open(path, "rb") as fh:
-        head = fh.read(len(BOM))
-        head = head[len(BOM):] if head == BOM else head
+        skip_bom(fh)
+        head = b""
         while True:
             text = head.lstrip(b" \t\r\n")
             if text:

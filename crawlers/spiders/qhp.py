@@ -135,8 +135,7 @@ def parse_spooled(path: str, url: str, deliver: Callable[[list[tuple[int, Any]]]
         raise StreamError(f"{url}: not a providers file: neither a JSON array of provider entries nor JSON Lines")
     count, batch = 0, []
     with open(path, "rb") as fh:
-        if fh.read(len(qhp_sql.BOM)) != qhp_sql.BOM:
-            fh.seek(0)
+        qhp_sql.skip_bom(fh)
         entries = (ijson.items(fh, "item", use_float=True) if fmt == "array"
                    else ijson.items(fh, "", use_float=True, multiple_values=True))  # JSON Lines: one entry per value
         try:

@@ -16,6 +16,7 @@ __all__ = ["CANONICAL", "normalize_accepting", "takes_new_patients"]
 
 CANONICAL = ("accepting", "not_accepting", "existing_only", "waitlist", "limited", "unknown")
 
+_CHECKS, _CROSSES = "✓✔☑✅", "✗✘✕✖❌☒"  # check and cross marks
 _EXACT = {
     # booleans and flags as spreadsheets and APIs write them
     "yes": "accepting", "y": "accepting", "true": "accepting", "t": "accepting", "1": "accepting",
@@ -27,9 +28,8 @@ _EXACT = {
     "accepting": "accepting", "not_accepting": "not_accepting", "not accepting": "not_accepting",
     "existing_only": "existing_only", "waitlist": "waitlist", "limited": "limited", "unknown": "unknown",
     # check and cross marks, as directory pages and spreadsheets show a yes/no column
-    **dict.fromkeys("✓✔☑✅", "accepting"), **dict.fromkeys("✗✘✕✖❌☒", "not_accepting"),
+    **dict.fromkeys(_CHECKS, "accepting"), **dict.fromkeys(_CROSSES, "not_accepting"),
 }
-_MARKS, _CROSSES = "✓✔☑✅✗✘✕✖❌☒", "✗✘✕✖❌☒"
 
 _UNKNOWN_WORDS = re.compile(
     r"^(?:n/?a|none|null|nan|unknown|unk|not (?:known|sure|specified|available|applicable)|tbd|\?+|-+|"
@@ -78,7 +78,7 @@ def _normalize_text(text: str) -> str:
     exact = _EXACT.get(t) or _EXACT.get(t.replace(" ", "_"))
     if exact:
         return exact
-    if t[0] in _MARKS and len(t) > 1 and t[1] == " ":  # "✗ Accepting new patients": a mark in front answers the phrase
+    if t[0] in _CHECKS + _CROSSES and t[1:2] == " ":  # "✗ Accepting new patients": a mark in front answers the phrase
         rest = _normalize_text(t[2:])
         return "not_accepting" if t[0] in _CROSSES and rest == "accepting" else rest
     if _UNKNOWN_WORDS.match(t):
