@@ -65,6 +65,10 @@ COMMON_TYPES = {"ST", "AVE", "RD", "DR", "BLVD", "LN", "CT", "PL", "WAY", "PKWY"
 _NUMBERED_ROAD_PREFIXES = {"COUNTY", "STATE", "FARM", "RANCH", "FOREST", "US", "SR", "CR", "FM", "TOWNSHIP",
                            "PARISH", "PRIVATE", "INTERSTATE", "PROVINCIAL", "HIGHWAY", "HWY"}
 _HOUSE_NUMBER = re.compile(r"^(?:\d+[A-Z]?|\d+-\d+[A-Z]?|\d+-[A-Z]|[NSEW]\d+[NSEW]\d+)$")
+# House numbers written out, as hospitals and office campuses do ("One Hospital Plaza", "Two Penn Center Plaza").
+NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    ("ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN FIFTEEN SIXTEEN SEVENTEEN "
+     "EIGHTEEN NINETEEN TWENTY").split(), start=1)}
 _ORDINAL_NUMBER = re.compile(r"^(\d+)(?:ST|ND|RD|TH)$")
 _PO_BOX = re.compile(r"^(?:P\s*O|POST\s+OFFICE|POST|PO)?\s*(?:BOX|BX|DRAWER)\s+(\w+)\b\s*(.*)$")
 _CLEAN = re.compile(r"[^A-Z0-9#/\- ]+")
@@ -317,9 +321,7 @@ def _slow_street(components: dict[str, str]) -> tuple[str, str, str] | None:
         return "", f"PO BOX {box}", ""
     number_raw = components.get("AddressNumber", "")
     number = " ".join(_tokens(number_raw))
-    words_to_num = {"ONE": "1", "TWO": "2", "THREE": "3", "FOUR": "4", "FIVE": "5", "SIX": "6", "SEVEN": "7",
-                    "EIGHT": "8", "NINE": "9", "TEN": "10"}
-    number = words_to_num.get(number, number)
+    number = NUMBER_WORDS.get(number, number)
     street_tokens = _tokens(" ".join(components[k] for k in _USADDRESS_STREET if components.get(k)))
     unit_tokens = _tokens(" ".join(v for k, v in components.items() if k in _USADDRESS_UNIT and v))  # text order
     if not street_tokens:
@@ -340,9 +342,17 @@ def _build(number: str, street: str, unit: str, city: str, state: str, zip5: str
     return Address(line=line, number=number, street=street, unit=unit, city=city, state=state, zip5=zip5, key=key)
 
 
+def _spelled_house_number(segment: str) -> str:
+    """A segment opening with a written-out house number, with the number as digits ('One Hospital Plaza' ->
+    '1 Hospital Plaza'), so it reads like the '1 Hospital Plz' another source publishes for the same door."""
+    head, _, rest = segment.partition(" ")
+    number = NUMBER_WORDS.get(_ascii_upper(head).rstrip(".,"))
+    return f"{number} {rest}" if number and _tokens(rest) else segment
+
+
 def _street_line_parts(street: str) -> tuple[str, str, str] | None:
     """Normalize a street line that may span lines ('12 Main St\\nSuite 4' or 'Suite 4, 12 Main St')."""
-    segments = [s.strip() for s in re.split(r"[\n\r,;]+", street) if s.strip()]
+    segments = [_spelled_house_number(s.strip()) for s in re.split(r"[\n\r,;]+", street) if s.strip()]
     if not segments:
         return None
     with_number = [s for s in segments if _tokens(s)[:1] and _HOUSE_NUMBER.match(_tokens(s)[0])]
