@@ -335,3 +335,73 @@ def test_chunks_staged_while_paging_give_the_same_landing(tmp_path: Path, monkey
         landed.append((rows, quarantined, result.items))
     assert landed[0][2] == 5 and len(landed[0][0]) == 5
     assert landed[0] == landed[1]
+
+
+def _batch_ids(request: Request) -> list[str]:
+    """The ids of an `_id` search request."""
+    return [i for i in parse_qs(request.query).get("_id", [""])[0].split(",") if i]
+
+
+def test_id_batches_paged_by_the_server_are_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server answering `_id` searches one resource a page (the rest in a `next` link): every page is followed;
+    a resource no page returns is read by id, and one that does not exist is quarantined as a dangling reference."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    full = api.handle
+    gone = "Organization/AcmeofCTPremNet"  # cited by Anna's role, never served
+
+    def capped(request: Request) -> Reply:
+        """Reads by id from the world; `_id` searches one id a page."""
+        key = request.path.removeprefix("/fhir/")
+        if key.count("/") == 1:
+            if key in api.resources and key != gone:
+                return json_reply(api.resources[key])
+            return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "not-found"}]}, 404)
+        ids = _batch_ids(request)
+        if key == "PractitionerRole" or not ids:
+            return full(request)
+        first = f"{key}/{ids[0]}"
+        found = [api.resources[first]] if first in api.resources and first != gone else []
+        return json_reply(bundle(found, next_url=f"{key}?_id={','.join(ids[1:])}&_p=2" if ids[1:] else None))
+
+    api.server.routes = capped
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "ok", result.reason
+    listings = {row["source_key"]: row for row in read_landing(tmp_path, "listings")}
+    assert len(listings) == 5
+    hans = listings["PractitionerRole/HansSoloRole1|Location/HospLoc1"]
+    assert hans["networks"] == ["ACME CT Standard Network"]
+    assert [r.query for r in api.server.requests if "_p=2" in r.query] == ["_id=AcmeofCTPremNet&_p=2"]
+    reads = [r.path for r in api.server.requests if r.path.startswith("/fhir/") and r.path.count("/") == 3]
+    assert reads == [f"/fhir/{gone}"]  # only the resource no batch page returned is read by id
+    quarantine = [q["error"] for q in read_landing(tmp_path, "quarantine")]
+    assert any(e.startswith(f"referenced resource not found: {gone}: ") for e in quarantine), quarantine
+
+
+def test_servers_without_id_lists_get_one_read_per_resource(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server answering 400 to a comma-separated `_id`: each missing resource is read as `Type/id` instead."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    full = api.handle
+
+    def strict(request: Request) -> Reply:
+        """400 for an `_id` list; reads by id from the world."""
+        key = request.path.removeprefix("/fhir/")
+        if key.count("/") == 1:
+            return json_reply(api.resources[key]) if key in api.resources else json_reply({}, 404)
+        if len(_batch_ids(request)) > 1:
+            return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "not-supported"}]}, 400)
+        return full(request)
+
+    api.server.routes = strict
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "ok", result.reason
+    listings = {row["source_key"]: row for row in read_landing(tmp_path, "listings")}
+    anna = listings["PractitionerRole/AnnaLopezRole|Location/OfficeLoc2"]
+    assert anna["last_name"] == "Lopez" and anna["networks"] == ["ACME CT Premium Network"]
+    reads = {r.path for r in api.server.requests if r.path.startswith("/fhir/") and r.path.count("/") == 3}
+    assert reads == {"/fhir/Organization/AcmeofCTStdNet", "/fhir/Organization/AcmeofCTPremNet"}  # the rejected list
+    assert listings["PractitionerRole/HansSoloRole1|Location/HospLoc1"]["networks"] == ["ACME CT Standard Network"]
+    assert not [q for q in read_landing(tmp_path, "quarantine") if "referenced" in q["error"]]

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import orjson
 import scrapy
@@ -240,6 +240,7 @@ class FhirDirectorySpider(DirectorySpider):
         self.stager: ApiStager | None = None
         self.requested: set[str] = set()
         self.seen_pages: set[str] = set()
+        self.batch_pages: set[str] = set()  # `next` pages of `_id` batches already requested
         self.token: str | None = None
         self.base = api_base(self.directory.url) if self.directory else ""
 
@@ -386,27 +387,79 @@ class FhirDirectorySpider(DirectorySpider):
         for kind, ids in batches:
             self.requested.update(f"{kind}/{i}" for i in ids)  # requested once, even when later pages cite them too
             url = f"{self.base}/{kind}?{urlencode({'_id': ','.join(ids), '_count': str(len(ids))})}"
-            yield self._request(url, self.parse_batch, batch=True, dont_filter=True)
+            yield self._request(url, self.parse_batch, batch=(kind, tuple(ids)), dont_filter=True)
 
     def parse_batch(self, response: Response) -> Iterator[Any]:
-        """A batch of referenced resources (`Type?_id=a,b`): spool them for the transform at close."""
+        """A batch of referenced resources (`Type?_id=a,b`): spool them for the transform at close.
+
+        A server that pages the batch (it caps `_count`) is followed to its last page; ids still missing then (a
+        server that ignores comma-separated `_id`, or rejects `_id` searches) are read one by one (`Type/id`).
+        """
+        kind, ids = response.meta["batch"]
         problem = self._status_problem(response)
         if problem:
             if response.status in (401, 403):
                 self.fail(problem)
                 raise CloseSpider("failed")
+            if response.status in (400, 405, 422, 501):  # `_id` search (or a list in it) not supported: read each
+                yield from self._read_each(kind, ids)
+                return
             yield self.quarantine(response.url, f"referenced resources not fetched: {problem}", raw=response.body)
             return
         scanned = scan_bundle(response.body)
         if scanned is not None and not any(role.contained is not None for role, _ in scanned.roles):
             self.spool.add_scanned(scanned)
+            page: Page | ScannedPage | None = scanned
+        else:
+            page, bad = self._load(response)
+            if page is None:
+                yield bad
+                return
+            for key, res in page.resources.items():
+                self.spool.add(key, res)
+        next_url = urljoin(response.url, page.next_url) if page.next_url else None
+        if next_url and next_url not in self.batch_pages:
+            self.batch_pages.add(next_url)
+            yield self._request(next_url, self.parse_batch, batch=(kind, ids), dont_filter=True)
             return
-        page, bad = self._load(response)
-        if page is None:
-            yield bad
+        yield from self._read_each(kind, ids)
+
+    def _read_each(self, kind: str, ids: tuple[str, ...]) -> Iterator[scrapy.Request]:
+        """One read (`Type/id`) per requested resource the spool still lacks."""
+        for rid in ids:
+            if f"{kind}/{rid}" not in self.spool.seen:
+                yield self._request(f"{self.base}/{kind}/{quote(rid, safe='')}", self.parse_read,
+                                    batch=(kind, (rid,)), dont_filter=True)
+
+    def parse_read(self, response: Response) -> Iterator[Any]:
+        """One referenced resource read by id; a missing one (404/410) is a dangling reference, quarantined."""
+        kind, (rid,) = response.meta["batch"]
+        problem = self._status_problem(response)
+        if problem:
+            if response.status in (401, 403):
+                self.fail(problem)
+                raise CloseSpider("failed")
+            reason = "referenced resource not found" if response.status in (404, 410) else "referenced resource not fetched"
+            yield self.quarantine(response.url, f"{reason}: {kind}/{rid}: {problem}", raw=response.body)
             return
-        for key, res in page.resources.items():
-            self.spool.add(key, res)
+        try:
+            resource = json.loads(response.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            yield self.quarantine(response.url, f"malformed JSON: {exc}", raw=response.body)
+            return
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":  # some servers answer a read
+            page, bad = self._load(response)                                            # with a searchset
+            if page is None:
+                yield bad
+                return
+            for key, res in page.resources.items():
+                self.spool.add(key, res)
+            return
+        if not isinstance(resource, dict) or resource.get("resourceType") != kind:
+            got = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__
+            yield self.quarantine(response.url, f"expected a {kind} resource, got {got!r}", raw=response.body)
+            return
+        self.spool.add(f"{kind}/{rid}", {**resource, "id": resource.get("id") or rid})
 
     def _stage(self, files: list[BulkFile]) -> None:
         """Hand a closed spool chunk to DuckDB, which stages it in a worker thread while paging goes on."""
