@@ -405,3 +405,26 @@ def test_servers_without_id_lists_get_one_read_per_resource(tmp_path: Path, monk
     assert reads == {"/fhir/Organization/AcmeofCTStdNet", "/fhir/Organization/AcmeofCTPremNet"}  # the rejected list
     assert listings["PractitionerRole/HansSoloRole1|Location/HospLoc1"]["networks"] == ["ACME CT Standard Network"]
     assert not [q for q in read_landing(tmp_path, "quarantine") if "referenced" in q["error"]]
+
+
+def test_server_refusing_the_page_size_is_searched_without_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP 400 for a `_count` above the server's maximum: after the fewer-includes retry also fails, the search is
+    sent without `_count` (the server's own page size) and every listing lands."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    full = api.handle
+
+    def strict(request: Request) -> Reply:
+        """Refuse any `_count` above 1 on the role search."""
+        if request.path == "/fhir/PractitionerRole" and int(parse_qs(request.query).get("_count", ["0"])[0]) > 1:
+            return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "too-costly"}]}, 400)
+        return full(request)
+
+    api.server.routes = strict
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "ok", result.reason
+    assert result.items == 5
+    searches = [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
+    assert len(searches) == 3 and "_count=2" in searches[0] and "_count=2" in searches[1]
+    assert "_count" not in searches[2] and "_include=PractitionerRole:location" in searches[2]

@@ -50,12 +50,21 @@ FHIR_ACCEPT = "application/fhir+json, application/json;q=0.9"
 CHUNK_PAGES = 20  # search pages per spool chunk: DuckDB stages each closed chunk while the next pages arrive
 
 
-def search_url(base: str, page_size: int, includes: tuple[str, ...] = INCLUDES) -> str:
-    """The first PractitionerRole search URL (config may give the API base or a full search URL)."""
+def search_url(base: str, page_size: int | None, includes: tuple[str, ...] = INCLUDES) -> str:
+    """The first PractitionerRole search URL (config may give the API base or a full search URL); no `_count`
+    when `page_size` is None (the server's own page size)."""
     if "/PractitionerRole" in base:
         return base
-    query = [("_include", inc) for inc in includes] + [("_count", str(page_size))]
+    query = [("_include", inc) for inc in includes] + ([("_count", str(page_size))] if page_size else [])
     return f"{base.rstrip('/')}/PractitionerRole?{urlencode(query, safe=':')}"
+
+
+def fallback_searches(base: str, page_size: int) -> list[str]:
+    """First-page searches to try in turn when a server answers HTTP 400: without the less supported includes
+    (`:organization`, `:service`), then also without `_count` (a server refusing a page size above its maximum),
+    then with no `_include` at all. References left out are fetched in `_id` batches as usual."""
+    tries = [search_url(base, page_size, INCLUDES[:2]), search_url(base, None, INCLUDES[:2]), search_url(base, None, ())]
+    return list(dict.fromkeys(t for t in tries if t != search_url(base, page_size)))
 
 
 def api_base(url: str) -> str:
@@ -346,13 +355,15 @@ class FhirDirectorySpider(DirectorySpider):
     def _page_outputs(self, response: Response) -> Iterator[Any]:
         """One search page: its `next` request, quarantine items and `_id` batch requests; the page is spooled."""
         problem = self._status_problem(response)
-        if problem and response.status == 400 and response.meta.get("first_page") and not response.meta.get("fallback"):
-            # Some servers reject `_include=PractitionerRole:service` (or any unknown include): retry with the
-            # core includes; references that are then missing are fetched in `_id` batches as usual.
-            self.logger.warning("%s: HTTP 400; retrying the search with fewer _include parameters", response.url)
-            fallback = search_url(self.directory.url, self.directory.page_size, INCLUDES[:2])
+        tried = response.meta.get("fallback", 0)
+        fallbacks = fallback_searches(self.directory.url, self.directory.page_size) if response.status == 400 else []
+        if problem and response.meta.get("first_page") and tried < len(fallbacks):
+            # Some servers reject `_include=PractitionerRole:service` (or any unknown include), or a `_count` above
+            # their maximum: retry with a simpler search (`fallback_searches`).
+            fallback = fallbacks[tried]
+            self.logger.warning("%s: HTTP 400; retrying the search as %s", response.url, fallback)
             self.seen_pages.add(fallback)
-            yield self._request(fallback, self.parse_page, first_page=True, fallback=True, dont_filter=True)
+            yield self._request(fallback, self.parse_page, first_page=True, fallback=tried + 1, dont_filter=True)
             return
         if problem:
             if response.status in (401, 403) or response.meta.get("first_page"):
