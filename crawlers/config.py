@@ -7,6 +7,7 @@ config=...`) and `flows` both read it and `crawlers` may not import `flows`.
 from __future__ import annotations
 
 import glob
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -57,10 +58,27 @@ class CrawlConfig(_Strict):
     shards: int = Field(default=1, ge=1, le=1024)
 
 
+_ATTR = re.compile(r"::attr\(([^)]+)\)\s*$")
+
+
+def split_selector(selector: str) -> tuple[str, str | None]:
+    """A selector spec's CSS part and its attribute (`a.x::attr(href)` -> ("a.x", "href"); `.n::text` -> (".n", None))."""
+    selector = selector.strip()
+    attr = _ATTR.search(selector)
+    if attr:
+        return selector[: attr.start()].strip(), attr.group(1).strip()
+    return (selector[: -len("::text")] if selector.endswith("::text") else selector).strip(), None
+
+
 class Selectors(_Strict):
-    """CSS selectors (with `::text` / `::attr()`) for an HTML directory."""
+    """CSS selectors (with `::text` / `::attr()`) for an HTML directory.
+
+    `location` (optional) is the element holding one office of a provider card: the card then gives one listing
+    per such element, with the address, phone and accepting fields read inside it.
+    """
 
     item: str
+    location: str | None = None
     next_page: str | None = None
     name: str | None = None
     npi: str | None = None
@@ -77,6 +95,23 @@ class Selectors(_Strict):
     website: str | None = None
     last_updated: str | None = None
     wait_for: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        """Reject a selector CSS cannot parse now, rather than fail every page of the crawl later."""
+        if value is None:
+            return value
+        from cssselect import SelectorError
+        from parsel.csstranslator import HTMLTranslator
+
+        css, _attr = split_selector(value)
+        try:
+            if css:
+                HTMLTranslator().css_to_xpath(css)
+        except SelectorError as exc:
+            raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+        return value
 
 
 class DirectoryConfig(_Strict):

@@ -140,7 +140,7 @@ def test_selector_helpers() -> None:
     """`::text` takes the element's whole text, `::attr()` attributes; app shells are recognized."""
     html = '<div class="c"><b class="n">Dr <i>Ann</i> Lee</b><a class="next" href="/p/2">next</a></div>'
     items = extract_items(html, Selectors(item=".c", name=".n::text", website="a::attr(href)"))
-    assert items == [{"name": "Dr Ann Lee", "website": "/p/2"}]
+    assert items == [{"name": "Dr Ann Lee", "website": "/p/2", "_item": 0}]
     assert next_page_url(html, "a.next", "https://x.org/p/1") == "https://x.org/p/2"
     assert looks_like_app_shell((HTML / "app_shell.html").read_text())
     assert not looks_like_app_shell((HTML / "static_page1.html").read_text())
@@ -170,3 +170,72 @@ def test_settings_from_config_adds_playwright_only_for_js() -> None:
     assert abort(FakeBrowserRequest("http://127.0.0.1:8080/app.js"))  # SSRF guard inside the browser too
     assert abort(FakeBrowserRequest("http://10.0.0.5/x.png", "image"))
     assert not abort(FakeBrowserRequest("data:text/plain,hi"))
+
+
+MULTI_OFFICE = """<html><body><main>
+<article class="doc">
+  <h3 class="name">Maria Ortiz, MD</h3><span class="npi">1234567893</span>
+  <p class="phone">Main line: (217) 555-0100</p>
+  <p class="accepting">Accepting new patients</p>
+  <ul class="offices">
+    <li class="office"><span class="address">12 Main St, Springfield, IL 62701</span>
+        <span class="phone">(217) 555-0111</span></li>
+    <li class="office"><span class="address">40 Oak Ave, Peoria, IL 61602</span>
+        <span class="accepting">Not accepting new patients</span></li>
+  </ul>
+</article>
+<article class="doc">
+  <h3 class="name">Sam Lee, DO</h3><span class="address">9 Elm St, Urbana, IL 61801</span>
+  <span class="phone">217-555-0199</span>
+</article>
+<a class="next" href="?page=2">Next</a>
+</main></body></html>"""
+OFFICE_SELECTORS = dict(item="article.doc", location=".office", name=".name::text", npi=".npi::text",
+                        address=".address::text", phone=".phone::text", accepting=".accepting::text")
+
+
+def test_cards_with_several_offices_give_one_record_per_office() -> None:
+    """`location`: a card's offices each give a record with their own address and phone; a field an office lacks
+    comes from the card outside the offices (never from another office); a card without offices gives one."""
+    items = extract_items(MULTI_OFFICE, Selectors(**OFFICE_SELECTORS))
+    assert [(i["_item"], i["address"], i["phone"], i["accepting"]) for i in items] == [
+        (0, "12 Main St, Springfield, IL 62701", "(217) 555-0111", "Accepting new patients"),
+        (0, "40 Oak Ave, Peoria, IL 61602", "Main line: (217) 555-0100", "Not accepting new patients"),
+        (1, "9 Elm St, Urbana, IL 61801", "217-555-0199", None),
+    ]
+    assert {i["name"] for i in items[:2]} == {"Maria Ortiz, MD"} and items[0]["npi"] == "1234567893"
+    without = extract_items(MULTI_OFFICE, Selectors(**{**OFFICE_SELECTORS, "location": None}))
+    assert len(without) == 2 and without[0]["address"].startswith("12 Main St") and "40 Oak Ave" in without[0]["address"]
+
+
+def test_multi_office_directory_lands_one_listing_per_office(tmp_path: Path) -> None:
+    """Through the runner: three listings (two offices + one), each office's address split and status mapped."""
+    def site(request: Request) -> Reply:
+        """One page of multi-office cards."""
+        return Reply(200, MULTI_OFFICE, {"Content-Type": "text/html"}) if request.path == "/docs" else Reply(404, "")
+
+    spec = "[directory.selectors]\n" + "".join(f'{k} = "{v}"\n' for k, v in OFFICE_SELECTORS.items())
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url("/docs"), "never")
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: (r["provider_name"], r["city"]))
+    assert [(r["provider_name"], r["city"], r["zip"], r["accepting_status"]) for r in rows] == [
+        ("Maria Ortiz, MD", "Peoria", "61602", "not_accepting"),
+        ("Maria Ortiz, MD", "Springfield", "62701", "accepting"),
+        ("Sam Lee, DO", "Urbana", "61801", "unknown"),
+    ]
+    assert len({r["listing_id"] for r in rows}) == 3
+
+
+def test_a_selector_css_cannot_parse_is_a_config_error(tmp_path: Path) -> None:
+    """A broken selector fails at config load with one line naming the key, before any request."""
+    from crawlers.config import ConfigError, load_config
+
+    config = write_config(tmp_path, "http://127.0.0.1:9/x", "never")
+    config.write_text(config.read_text().replace('item = ".provider-card"', 'item = "div.card["'))
+    with pytest.raises(ConfigError) as err:
+        load_config(config)
+    message = str(err.value)
+    assert "\n" not in message and "selectors.item" in message and "div.card[" in message

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import usaddress
 from parsel import Selector
 
-from crawlers.config import Selectors
+from crawlers.config import Selectors, split_selector
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
 from reconcile.normalize.npi import clean_npi
@@ -17,7 +17,7 @@ from reconcile.normalize.npi import clean_npi
 SCALAR_FIELDS = ("name", "npi", "specialty", "practice_name", "address", "city", "state", "zip", "phone",
                  "accepting", "website", "last_updated")
 LIST_FIELDS = ("plans", "networks")
-_ATTR = re.compile(r"::attr\(([^)]+)\)\s*$")
+LOCATION_FIELDS = ("address", "city", "state", "zip", "phone", "accepting", "practice_name")  # per `location`
 _BREAKS = re.compile(r"<br\s*/?>|</?(?:p|div|li|td|th|tr|h[1-6]|address|section|article|dd|dt)\b[^>]*>", re.I)
 _APP_ROOT = re.compile(r"<(div|main|section)[^>]+id=[\"']?(root|app|__next|__nuxt|main|svelte)[\"'\s>]", re.I)
 
@@ -28,36 +28,59 @@ def element_text(element: Selector) -> str | None:
     return clean_text(Selector(text=fragment).xpath("string()").get())
 
 
+def _matches(scope: Selector, selector: str) -> list[tuple[Selector, str | None]]:
+    """(element, attribute) pairs a spec selects in `scope` (an empty CSS part is the scope itself)."""
+    css, attr = split_selector(selector)
+    return [(el, attr) for el in (scope.css(css) if css else [scope])]
+
+
+def _value(element: Selector, attr: str | None) -> str | None:
+    """An element's attribute (`::attr`) or whole visible text."""
+    return clean_text(element.attrib.get(attr)) if attr else element_text(element)
+
+
 def select_values(scope: Selector, selector: str) -> list[str]:
     """Values of one selector: `::attr(x)` gives attributes; `::text` (or none) the elements' whole text."""
-    selector = selector.strip()
-    attr = _ATTR.search(selector)
-    if attr:
-        return [v for v in (clean_text(x) for x in scope.css(selector).getall()) if v]
-    base = selector[: -len("::text")] if selector.endswith("::text") else selector
-    if not base.strip():  # a bare "::text": the scope's own text
-        return [v for v in [element_text(scope)] if v]
-    values = [element_text(el) for el in scope.css(base)]
-    return [v for v in values if v]
+    return [v for v in (_value(el, attr) for el, attr in _matches(scope, selector)) if v]
+
+
+def _outside(matches: list[tuple[Selector, str | None]], places: list[Selector]) -> list[tuple[Selector, str | None]]:
+    """The matches that lie in none of the `places` elements (nor are one)."""
+    roots = {id(place.root) for place in places}
+    return [(el, attr) for el, attr in matches
+            if id(el.root) not in roots and not any(id(a) in roots for a in el.root.iterancestors())]
+
+
+def _record(pairs: dict[str, list[tuple[Selector, str | None]]]) -> dict[str, Any]:
+    """Field values from each field's matches: scalars joined (distinct, in page order), lists kept."""
+    record: dict[str, Any] = {}
+    for name, matches in pairs.items():
+        values = list(dict.fromkeys(v for v in (_value(el, attr) for el, attr in matches) if v))
+        record[name] = values if name in LIST_FIELDS else (" ".join(values) if values else None)
+    return record
 
 
 def extract_items(html: str, selectors: Selectors) -> list[dict[str, Any]]:
-    """Field values of every item matched by `selectors.item` on a page (lists for plans/networks)."""
+    """Field values of every item matched by `selectors.item` on a page (lists for plans/networks).
+
+    With a `location` selector, an item gives one record per location element it holds: the location fields
+    (address, city, state, ZIP, phone, accepting, practice name) are read inside that element, or else from the
+    item's markup outside every location; the other fields from the whole item. `_item` is the item's position.
+    """
     page = Selector(text=html)
-    items = []
-    for scope in page.css(selectors.item):
-        record: dict[str, Any] = {}
-        for name in SCALAR_FIELDS:
-            spec = getattr(selectors, name)
-            if spec:
-                values = select_values(scope, spec)
-                record[name] = " ".join(dict.fromkeys(values)) if values else None
-        for name in LIST_FIELDS:
-            spec = getattr(selectors, name)
-            if spec:
-                record[name] = list(dict.fromkeys(select_values(scope, spec)))
-        items.append(record)
-    return items
+    specs = {name: getattr(selectors, name) for name in (*SCALAR_FIELDS, *LIST_FIELDS) if getattr(selectors, name)}
+    records = []
+    for index, scope in enumerate(page.css(selectors.item)):
+        matches = {name: _matches(scope, spec) for name, spec in specs.items()}
+        places = scope.css(selectors.location) if selectors.location else []
+        if not places:
+            records.append({**_record(matches), "_item": index})
+            continue
+        shared = _record({name: _outside(m, places) if name in LOCATION_FIELDS else m for name, m in matches.items()})
+        for place in places:
+            local = _record({name: _matches(place, specs[name]) for name in LOCATION_FIELDS if name in specs})
+            records.append({**shared, **{k: v for k, v in local.items() if v is not None}, "_item": index})
+    return records
 
 
 def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:

@@ -84,7 +84,8 @@ class HtmlDirectorySpider(DirectorySpider):
         self.pages += 1
         fetched_at, digest = utcnow_iso(), sha256_bytes(response.body)
         good: list[dict[str, Any]] = []
-        for position, fields in enumerate(items):
+        for fields in items:
+            position = fields.pop("_item")
             record = html_listing(fields, self.directory.insurer, response.url, fetched_at, digest)
             if record is None:
                 yield self.quarantine(response.url, f"item {position}: neither name nor NPI found", row=position,
