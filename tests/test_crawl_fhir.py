@@ -428,3 +428,43 @@ def test_server_refusing_the_page_size_is_searched_without_count(tmp_path: Path,
     searches = [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
     assert len(searches) == 3 and "_count=2" in searches[0] and "_count=2" in searches[1]
     assert "_count" not in searches[2] and "_include=PractitionerRole:location" in searches[2]
+
+
+@pytest.mark.parametrize("written", ["http://localhost:{port}/fhir/PractitionerRole?_getpages=abc&_page=2",
+                                     "https://127.0.0.1:{port}/fhir/PractitionerRole?_getpages=abc&_page=2"])
+def test_next_links_with_the_servers_internal_address_are_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    written: str) -> None:
+    """A `next` link a server behind a proxy writes with its internal host name (no token would be sent there) or
+    with https for an http API on the same host is fetched at the API's own origin: all three pages land."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    page = api.page
+
+    def internal(name: str) -> dict[str, Any]:
+        """Page 1 with the internal-address `next` link."""
+        data = page(name)
+        if name == "page1":
+            data["link"][-1]["url"] = written.format(port=api.server.port)
+        return data
+
+    api.page = internal  # type: ignore[method-assign]
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "ok", result.reason
+    assert result.pages == 3 and result.items == 5
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("PractitionerRole?_page=2", "https://api.payer.org/r4/PractitionerRole?_page=2"),  # relative: the page's origin
+    ("http://localhost:8080/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),  # internal name: our origin
+    ("http://fhir-server/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),
+    ("http://10.0.0.7:8080/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),
+    ("http://api.payer.org/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),  # same host, http
+    ("https://cdn.payer-pages.com/r4?p=2", "https://cdn.payer-pages.com/r4?p=2"),  # another public host: as written
+])
+def test_paging_url(written: str, expected: str) -> None:
+    """`next` links are absolute against their page; internal addresses are moved to the API's origin."""
+    from crawlers.spiders.fhir import paging_url
+
+    base = "https://api.payer.org/r4"
+    assert paging_url(written, f"{base}/PractitionerRole?_count=50", base) == expected

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import orjson
 import scrapy
@@ -40,6 +40,7 @@ from crawlers.parse.fhir import (
     scan_bundle,
     scanned_missing_references,
 )
+from crawlers.safety import is_public_ip
 from crawlers.spiders import DirectorySpider
 
 INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "PractitionerRole:organization",
@@ -76,6 +77,34 @@ def same_origin(a: str, b: str) -> bool:
     """True when two URLs share scheme, host and port (the token is only ever sent to the API's origin)."""
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
+
+def _internal_host(host: str | None) -> bool:
+    """A host name only the server's own network knows: localhost, a loopback/private address, a dotless name."""
+    if not host:
+        return False
+    if host == "localhost" or "." not in host and ":" not in host:
+        return True
+    try:
+        return not is_public_ip(host)
+    except ValueError:
+        return False
+
+
+def paging_url(next_url: str, page_url: str, base: str) -> str:
+    """The URL to fetch for a Bundle's `next` link, made absolute against its page.
+
+    Servers behind a proxy often write their own internal address into `next` (`http://localhost:8080/fhir?...`,
+    an internal host name, or http and another port for an https API on the same host); such a link is sent to
+    the API's own origin instead, which is also the only origin the token goes to.
+    """
+    target = urlsplit(urljoin(page_url, next_url))
+    origin = urlsplit(base)
+    moved = (target.hostname == origin.hostname and (target.scheme, target.port) != (origin.scheme, origin.port)
+             or target.hostname != origin.hostname and _internal_host(target.hostname))
+    if moved:
+        target = target._replace(scheme=origin.scheme, netloc=origin.netloc)
+    return urlunsplit(target)
 
 
 def _line(raw: bytes) -> bytes:
@@ -381,7 +410,7 @@ class FhirDirectorySpider(DirectorySpider):
             self.fail(f"{prefix}{response.url}: {bad['error']}")
             return
         if page.next_url:
-            next_url = urljoin(response.url, page.next_url)
+            next_url = paging_url(page.next_url, response.url, self.base)
             max_pages = self.directory.max_pages
             if next_url not in self.seen_pages and (max_pages is None or len(self.seen_pages) < max_pages):
                 self.seen_pages.add(next_url)
@@ -428,7 +457,7 @@ class FhirDirectorySpider(DirectorySpider):
                 return
             for key, res in page.resources.items():
                 self.spool.add(key, res)
-        next_url = urljoin(response.url, page.next_url) if page.next_url else None
+        next_url = paging_url(page.next_url, response.url, self.base) if page.next_url else None
         if next_url and next_url not in self.batch_pages:
             self.batch_pages.add(next_url)
             yield self._request(next_url, self.parse_batch, batch=(kind, ids), dont_filter=True)
