@@ -126,6 +126,8 @@ class DirectoryConfig(_Strict):
     role: Literal["audited", "reference"] = "audited"
     page_size: int = Field(default=100, ge=1, le=10_000)
     max_pages: int | None = Field(default=None, ge=1)
+    page_param: str | None = None  # html: query parameter counting pages, for directories without a next link
+    page_step: int = Field(default=1, ge=1)  # html: what page_param grows by per page (the page size for offsets)
     enabled: bool = True
     trust_last_updated: bool | None = None  # fhir_bulk: meta.lastUpdated is an export stamp unless true
 

@@ -239,3 +239,45 @@ def test_a_selector_css_cannot_parse_is_a_config_error(tmp_path: Path) -> None:
         load_config(config)
     message = str(err.value)
     assert "\n" not in message and "selectors.item" in message and "div.card[" in message
+
+
+def _numbered_site(past_end: str) -> Any:
+    """A directory with no next link: `?pg=N` pages 1-3, then an empty page, page 3 served again, or a 404."""
+    def site(request: Request) -> Reply:
+        """Cards of page `pg`."""
+        page = int(parse_qs(request.query).get("pg", ["1"])[0])
+        if request.path != "/docs" or page > 3 and past_end == "404":
+            return Reply(404, "")
+        shown = min(page, 3) if past_end == "repeat" else page
+        cards = "".join(f'<div class="provider-card"><span class="name">Doctor {shown}-{k}</span>'
+                        f'<span class="address">{shown}{k} Main St, Springfield, IL 62701</span></div>'
+                        for k in range(2)) if shown <= 3 else "<p>No more results</p>"
+        return Reply(200, f"<html><body>{cards}<button class='next'>Next</button></body></html>",
+                     {"Content-Type": "text/html"})
+    return site
+
+
+@pytest.mark.parametrize("past_end", ["empty", "repeat", "404"])
+def test_pages_counted_in_a_query_parameter(tmp_path: Path, past_end: str) -> None:
+    """`page_param`: a directory whose next control is a button is paged by counting `pg` until a page is empty,
+    repeats the last one or is not found; all six providers land once, and the run is ok."""
+    with serve(_numbered_site(past_end)) as server:
+        config = write_config(tmp_path, server.url("/docs"), "never")
+        config.write_text(config.read_text().replace('render_js = "never"\n', 'render_js = "never"\npage_param = "pg"\n'))
+        result = crawl(config)
+        asked = [r.query for r in server.requests if r.path == "/docs"]
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    names = sorted(r["provider_name"] for r in read_landing(tmp_path, "listings"))
+    assert names == [f"Doctor {p}-{k}" for p in (1, 2, 3) for k in range(2)]
+    assert asked == ["", "pg=2", "pg=3", "pg=4"] and result.pages == 3
+
+
+def test_numbered_page_url() -> None:
+    """Page numbers count up by one; offsets by the step; an absent parameter starts at page 1 / offset 0."""
+    from crawlers.parse.html import numbered_page_url
+
+    assert numbered_page_url("https://x.org/find?q=a&page=3", "page") == "https://x.org/find?q=a&page=4"
+    assert numbered_page_url("https://x.org/find?q=a", "page") == "https://x.org/find?q=a&page=2"
+    assert numbered_page_url("https://x.org/find?start=40&rows=20", "start", 20) == "https://x.org/find?rows=20&start=60"
+    assert numbered_page_url("https://x.org/find", "start", 20) == "https://x.org/find?start=20"
+    assert numbered_page_url("https://x.org/find?page=last", "page") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import usaddress
 from parsel import Selector
@@ -90,6 +90,20 @@ def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:
     values = select_values(Selector(text=html), selector if "::attr(" in selector else selector.replace("::text", "") + "::attr(href)")
     target = next((v for v in values if not v.lower().startswith(("javascript:", "#", "mailto:"))), None)
     return urljoin(page_url, target) if target else None
+
+
+def numbered_page_url(url: str, param: str, step: int = 1) -> str | None:
+    """The next page's URL for a directory counting pages in a query parameter (`?page=3` -> `?page=4`; with a
+    step, an offset: `?start=40` -> `?start=60`). An absent parameter is page 1 (step 1) or offset 0; None when
+    the parameter holds something other than a number."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    values = [v for k, v in query if k == param]
+    if values and not values[0].strip().isdigit():
+        return None
+    current = int(values[0]) if values else (1 if step == 1 else 0)
+    query = [(k, v) for k, v in query if k != param] + [(param, str(current + step))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def looks_like_app_shell(html: str) -> bool:

@@ -9,7 +9,13 @@ from scrapy.http import Response
 
 from crawlers.landing import utcnow_iso
 from crawlers.parse import sha256_bytes
-from crawlers.parse.html import extract_items, html_listing, looks_like_app_shell, next_page_url
+from crawlers.parse.html import (
+    extract_items,
+    html_listing,
+    looks_like_app_shell,
+    next_page_url,
+    numbered_page_url,
+)
 from crawlers.spiders import DirectorySpider
 from reconcile.normalize.npi import is_valid_npi
 
@@ -36,6 +42,7 @@ class HtmlDirectorySpider(DirectorySpider):
         self.mode = "never"
         self.rendering = False
         self.seen_pages: set[str] = set()
+        self.last_shown: str | None = None  # hash of the last page's items (a site may serve its last page again)
         if self.directory is not None and self.config is not None:
             self.mode = self.directory.render_js or self.config.crawl.render_js
             self.rendering = self.mode == "always"
@@ -47,9 +54,11 @@ class HtmlDirectorySpider(DirectorySpider):
         """Playwright handlers are installed unless this directory never renders."""
         return self.mode != "never"
 
-    def _request(self, url: str, render: bool, first: bool = False) -> scrapy.Request:
-        """A page request, rendered in Chromium (waiting for the items) when `render`."""
-        meta: dict[str, Any] = {"handle_httpstatus_all": True, "first_page": first, "rendered": render}
+    def _request(self, url: str, render: bool, first: bool = False, numbered: bool = False) -> scrapy.Request:
+        """A page request, rendered in Chromium (waiting for the items) when `render`; `numbered`: a page reached by
+        counting `page_param`, which may lie past the last page."""
+        meta: dict[str, Any] = {"handle_httpstatus_all": True, "first_page": first, "rendered": render,
+                                "numbered": numbered}
         if render:
             from scrapy_playwright.page import PageMethod
 
@@ -68,6 +77,8 @@ class HtmlDirectorySpider(DirectorySpider):
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         """Extract items; re-render an app shell (auto); follow `next_page`."""
+        if response.status in (400, 404, 410) and response.meta.get("numbered"):
+            return  # counted past the last page
         if response.status != 200:
             reason = f"{response.url}: HTTP {response.status}"
             self.fail(reason if response.meta.get("first_page") else f"paging stopped: {reason}")
@@ -81,6 +92,10 @@ class HtmlDirectorySpider(DirectorySpider):
             self.rendering = True
             yield self._request(response.url, True, first=response.meta.get("first_page", False))
             return
+        shown = sha256_bytes(repr(items).encode())
+        if response.meta.get("numbered") and (not items or shown == self.last_shown):
+            return  # counted past the last page: empty, or the last page served again
+        self.last_shown = shown
         self.pages += 1
         fetched_at, digest = utcnow_iso(), sha256_bytes(response.body)
         good: list[dict[str, Any]] = []
@@ -98,10 +113,13 @@ class HtmlDirectorySpider(DirectorySpider):
         if good:
             yield self.listings(good)
         target = next_page_url(html, selectors.next_page, response.url)
+        numbered = target is None and bool(self.directory.page_param) and bool(items)
+        if numbered:
+            target = numbered_page_url(response.url, str(self.directory.page_param), self.directory.page_step)
         limit = self.directory.max_pages or 100_000
         if target and target not in self.seen_pages and len(self.seen_pages) < limit:
             self.seen_pages.add(target)
-            yield self._request(target, self.rendering)
+            yield self._request(target, self.rendering, numbered=numbered)
 
     def on_error(self, failure: Any) -> Iterator[Any]:
         """A page that failed after retries (network, SSRF/robots refusal, browser error)."""
