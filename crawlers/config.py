@@ -70,16 +70,14 @@ def split_selector(selector: str) -> tuple[str, str | None]:
     return (selector[: -len("::text")] if selector.endswith("::text") else selector).strip(), None
 
 
-class Selectors(_Strict):
-    """CSS selectors (with `::text` / `::attr()`) for an HTML directory.
+class FieldSelectors(_Strict):
+    """CSS selectors (with `::text` / `::attr()`) for a provider's fields on a directory page.
 
-    `location` (optional) is the element holding one office of a provider card: the card then gives one listing
-    per such element, with the address, phone and accepting fields read inside it.
+    `location` (optional) is the element holding one office: the scope then gives one listing per such element,
+    with the address, phone and accepting fields read inside it.
     """
 
-    item: str
     location: str | None = None
-    next_page: str | None = None
     name: str | None = None
     npi: str | None = None
     specialty: str | None = None
@@ -114,6 +112,16 @@ class Selectors(_Strict):
         return value
 
 
+class Selectors(FieldSelectors):
+    """A result page's selectors: each `item` is one provider; `next_page` links the next result page; `detail`
+    (optional) links the provider's own page, whose fields (read with `[directory.detail_selectors]`, else these
+    selectors) complete and override the item's."""
+
+    item: str
+    next_page: str | None = None
+    detail: str | None = None
+
+
 class DirectoryConfig(_Strict):
     """One insurer directory (or a reference directory) to crawl."""
 
@@ -123,6 +131,7 @@ class DirectoryConfig(_Strict):
     token_env: str | None = None
     render_js: RenderJs | None = None
     selectors: Selectors | None = None
+    detail_selectors: FieldSelectors | None = None  # html: fields on the provider pages `selectors.detail` links
     role: Literal["audited", "reference"] = "audited"
     page_size: int = Field(default=100, ge=1, le=10_000)
     max_pages: int | None = Field(default=None, ge=1)

@@ -281,3 +281,54 @@ def test_numbered_page_url() -> None:
     assert numbered_page_url("https://x.org/find?start=40&rows=20", "start", 20) == "https://x.org/find?rows=20&start=60"
     assert numbered_page_url("https://x.org/find", "start", 20) == "https://x.org/find?start=20"
     assert numbered_page_url("https://x.org/find?page=last", "page") is None
+
+
+RESULTS_WITH_PROFILES = """<html><body><ul>
+<li class="result"><a class="name" href="/doctor/ortiz">Maria Ortiz, MD</a><span class="spec">Cardiology</span></li>
+<li class="result"><a class="name" href="/doctor/gone">Paul Gone, MD</a><span class="spec">Dermatology</span>
+    <span class="npi">1245319599</span></li>
+<li class="result"><span class="name">Sam Lee, DO</span><span class="npi">1003000126</span></li>
+</ul></body></html>"""
+PROFILE = """<html><body><h1>Maria E. Ortiz, MD</h1><p>NPI: <b id="npi">1234567893</b></p>
+<section class="office"><h2>Springfield Heart</h2><address>12 Main St, Springfield, IL 62701</address>
+  <a href="tel:2175550111">(217) 555-0111</a><p class="status">Accepting new patients</p></section>
+<section class="office"><h2>Peoria Heart</h2><address>40 Oak Ave, Peoria, IL 61602</address>
+  <a href="tel:3095550122">(309) 555-0122</a><p class="status">Not accepting new patients</p></section>
+</body></html>"""
+
+
+@pytest.mark.parametrize("render_js", ["never", "always"])
+def test_provider_pages_complete_the_result_items(tmp_path: Path, render_js: str) -> None:
+    """`detail` + `[directory.detail_selectors]`: each result's provider page is read once; its offices give one
+    listing each with the page's NPI, address, phone and status; a provider page that fails leaves the result's
+    own values (and a quarantine note); a result without a link lands as it is."""
+    def site(request: Request) -> Reply:
+        """The results page and one provider page; the other provider page is missing."""
+        pages = {"/results": RESULTS_WITH_PROFILES, "/doctor/ortiz": PROFILE}
+        if request.path in pages:
+            return Reply(200, pages[request.path], {"Content-Type": "text/html"})
+        return Reply(404, "not found")
+
+    spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
+            'specialty = ".spec::text"\ndetail = "a.name::attr(href)"\n\n[directory.detail_selectors]\n'
+            'name = "h1::text"\nnpi = "#npi::text"\nlocation = "section.office"\npractice_name = "h2::text"\n'
+            'address = "address::text"\nphone = "a[href^=\'tel:\']::attr(href)"\naccepting = ".status::text"\n')
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url("/results"), render_js)
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+        asked = [r.path for r in server.requests if r.path != "/robots.txt"]
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: (r["provider_name"], r["city"] or ""))
+    assert [(r["provider_name"], r["npi"], r["practice_name"], r["city"], r["phone"], r["accepting_status"],
+             r["specialty"]) for r in rows] == [
+        ("Maria E. Ortiz, MD", "1234567893", "Peoria Heart", "Peoria", "3095550122", "not_accepting", "Cardiology"),
+        ("Maria E. Ortiz, MD", "1234567893", "Springfield Heart", "Springfield", "2175550111", "accepting",
+         "Cardiology"),
+        ("Paul Gone, MD", "1245319599", None, None, None, "unknown", "Dermatology"),
+        ("Sam Lee, DO", "1003000126", None, None, None, "unknown", None),
+    ]
+    assert {r["source_url"].rsplit("/", 1)[-1] for r in rows} == {"ortiz", "results"}
+    assert sorted(set(asked)) == ["/doctor/gone", "/doctor/ortiz", "/results"]
+    notes = [q["error"] for q in read_landing(tmp_path, "quarantine")]
+    assert notes == ["item 1: provider page HTTP 404"]

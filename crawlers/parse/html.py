@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import usaddress
 from parsel import Selector
 
-from crawlers.config import Selectors, split_selector
+from crawlers.config import FieldSelectors, Selectors, split_selector
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
 from reconcile.normalize.npi import clean_npi
@@ -17,6 +17,7 @@ from reconcile.normalize.npi import clean_npi
 SCALAR_FIELDS = ("name", "npi", "specialty", "practice_name", "address", "city", "state", "zip", "phone",
                  "accepting", "website", "last_updated")
 LIST_FIELDS = ("plans", "networks")
+_TEL = re.compile(r"^\s*tel:\s*", re.I)  # a phone read from a `tel:` link's href
 LOCATION_FIELDS = ("address", "city", "state", "zip", "phone", "accepting", "practice_name")  # per `location`
 _BREAKS = re.compile(r"<br\s*/?>|</?(?:p|div|li|td|th|tr|h[1-6]|address|section|article|dd|dt)\b[^>]*>", re.I)
 _APP_ROOT = re.compile(r"<(div|main|section)[^>]+id=[\"']?(root|app|__next|__nuxt|main|svelte)[\"'\s>]", re.I)
@@ -60,27 +61,52 @@ def _record(pairs: dict[str, list[tuple[Selector, str | None]]]) -> dict[str, An
     return record
 
 
-def extract_items(html: str, selectors: Selectors) -> list[dict[str, Any]]:
-    """Field values of every item matched by `selectors.item` on a page (lists for plans/networks).
-
-    With a `location` selector, an item gives one record per location element it holds: the location fields
-    (address, city, state, ZIP, phone, accepting, practice name) are read inside that element, or else from the
-    item's markup outside every location; the other fields from the whole item. `_item` is the item's position.
-    """
-    page = Selector(text=html)
+def extract_fields(scope: Selector, selectors: FieldSelectors) -> list[dict[str, Any]]:
+    """Field values in one scope (a result item, or a provider's own page): one record, or with a `location`
+    selector one per location element it holds. The location fields (address, city, state, ZIP, phone,
+    accepting, practice name) are then read inside that element, or else from the scope outside every location;
+    the other fields from the whole scope."""
     specs = {name: getattr(selectors, name) for name in (*SCALAR_FIELDS, *LIST_FIELDS) if getattr(selectors, name)}
+    matches = {name: _matches(scope, spec) for name, spec in specs.items()}
+    places = scope.css(selectors.location) if selectors.location else []
+    if not places:
+        return [_record(matches)]
+    shared = _record({name: _outside(m, places) if name in LOCATION_FIELDS else m for name, m in matches.items()})
     records = []
-    for index, scope in enumerate(page.css(selectors.item)):
-        matches = {name: _matches(scope, spec) for name, spec in specs.items()}
-        places = scope.css(selectors.location) if selectors.location else []
-        if not places:
-            records.append({**_record(matches), "_item": index})
-            continue
-        shared = _record({name: _outside(m, places) if name in LOCATION_FIELDS else m for name, m in matches.items()})
-        for place in places:
-            local = _record({name: _matches(place, specs[name]) for name in LOCATION_FIELDS if name in specs})
-            records.append({**shared, **{k: v for k, v in local.items() if v is not None}, "_item": index})
+    for place in places:
+        local = _record({name: _matches(place, specs[name]) for name in LOCATION_FIELDS if name in specs})
+        records.append({**shared, **{k: v for k, v in local.items() if v is not None}})
     return records
+
+
+def extract_items(html: str, selectors: Selectors) -> list[dict[str, Any]]:
+    """Records of every item matched by `selectors.item` on a result page (`extract_fields` per item), each with
+    `_item` (the item's position) and, when `selectors.detail` is set, `_detail` (its link as written, or None)."""
+    records = []
+    for index, scope in enumerate(Selector(text=html).css(selectors.item)):
+        detail = {"_detail": next(iter(select_values(scope, selectors.detail)), None)} if selectors.detail else {}
+        records.extend({**record, **detail, "_item": index} for record in extract_fields(scope, selectors))
+    return records
+
+
+def extract_page(html: str, selectors: FieldSelectors) -> list[dict[str, Any]]:
+    """Records of a provider's own page: `extract_fields` with the whole page as the scope."""
+    return extract_fields(Selector(text=html), selectors)
+
+
+def merge_detail(item: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    """An item's fields completed and overridden by what its provider page shows (empty values never override)."""
+    return {**item, **{k: v for k, v in detail.items() if v not in (None, [], "")}}
+
+
+def _followable(link: str) -> bool:
+    """A link a crawler can follow (not a script, an in-page anchor or an e-mail address)."""
+    return not link.lower().startswith(("javascript:", "#", "mailto:", "tel:"))
+
+
+def detail_url(link: str | None, page_url: str) -> str | None:
+    """Absolute URL of an item's provider page (None when it has no followable link)."""
+    return urljoin(page_url, link) if link and _followable(link) else None
 
 
 def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:
@@ -88,7 +114,7 @@ def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:
     if not selector:
         return None
     values = select_values(Selector(text=html), selector if "::attr(" in selector else selector.replace("::text", "") + "::attr(href)")
-    target = next((v for v in values if not v.lower().startswith(("javascript:", "#", "mailto:"))), None)
+    target = next((v for v in values if _followable(v)), None)
     return urljoin(page_url, target) if target else None
 
 
@@ -148,7 +174,7 @@ def html_listing(fields: dict[str, Any], insurer: str, source_url: str, fetched_
     return make_listing(
         insurer, "html", source_key, source_url, fetched_at,
         npi=npi, provider_name=name, practice_name=fields.get("practice_name"), **place,
-        phone=fields.get("phone"), specialty=fields.get("specialty"),
+        phone=_TEL.sub("", fields["phone"]) if fields.get("phone") else None, specialty=fields.get("specialty"),
         accepting_status=normalize_accepting(accepting_raw) if accepting_raw else "unknown",
         accepting_raw=accepting_raw, plans=[{"plan_id": p, "plan_id_type": None, "network_tier": None, "years": []}
                                             for p in fields.get("plans") or []],

@@ -10,9 +10,12 @@ from scrapy.http import Response
 from crawlers.landing import utcnow_iso
 from crawlers.parse import sha256_bytes
 from crawlers.parse.html import (
+    detail_url,
     extract_items,
+    extract_page,
     html_listing,
     looks_like_app_shell,
+    merge_detail,
     next_page_url,
     numbered_page_url,
 )
@@ -42,6 +45,7 @@ class HtmlDirectorySpider(DirectorySpider):
         self.mode = "never"
         self.rendering = False
         self.seen_pages: set[str] = set()
+        self.seen_details: set[str] = set()  # provider pages already requested
         self.last_shown: str | None = None  # hash of the last page's items (a site may serve its last page again)
         if self.directory is not None and self.config is not None:
             self.mode = self.directory.render_js or self.config.crawl.render_js
@@ -55,18 +59,21 @@ class HtmlDirectorySpider(DirectorySpider):
         return self.mode != "never"
 
     def _request(self, url: str, render: bool, first: bool = False, numbered: bool = False) -> scrapy.Request:
-        """A page request, rendered in Chromium (waiting for the items) when `render`; `numbered`: a page reached by
-        counting `page_param`, which may lie past the last page."""
-        meta: dict[str, Any] = {"handle_httpstatus_all": True, "first_page": first, "rendered": render,
-                                "numbered": numbered}
+        """A result page request, rendered in Chromium (waiting for the items) when `render`; `numbered`: a page
+        reached by counting `page_param`, which may lie past the last page."""
+        selectors = self.directory.selectors
+        meta = {"first_page": first, "numbered": numbered}
+        return self._page_request(url, self.parse_page, render, selectors.wait_for or selectors.item, meta)
+
+    def _page_request(self, url: str, callback: Any, render: bool, wait_for: str, meta: dict[str, Any]) -> scrapy.Request:
+        """A page request handing every status to `callback`; rendered (waiting for `wait_for`) when `render`."""
+        meta = {"handle_httpstatus_all": True, "rendered": render, **meta}
         if render:
             from scrapy_playwright.page import PageMethod
 
-            selectors = self.directory.selectors
             wait_ms = int(min(self.config.crawl.timeout_seconds, 15) * 1000)
-            meta.update(playwright=True, playwright_page_methods=[
-                PageMethod(wait_for_items, selectors.wait_for or selectors.item, wait_ms)])
-        return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, meta=meta, dont_filter=render)
+            meta.update(playwright=True, playwright_page_methods=[PageMethod(wait_for_items, wait_for, wait_ms)])
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta, dont_filter=render)
 
     async def start(self) -> Any:
         """The first directory page."""
@@ -76,7 +83,8 @@ class HtmlDirectorySpider(DirectorySpider):
         yield self._request(self.directory.url, self.rendering, first=True)
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        """Extract items; re-render an app shell (auto); follow `next_page`."""
+        """Extract items (following each one's provider page when `detail` is set); re-render an app shell
+        (auto); follow `next_page` (or count `page_param`)."""
         if response.status in (400, 404, 410) and response.meta.get("numbered"):
             return  # counted past the last page
         if response.status != 200:
@@ -97,21 +105,17 @@ class HtmlDirectorySpider(DirectorySpider):
             return  # counted past the last page: empty, or the last page served again
         self.last_shown = shown
         self.pages += 1
-        fetched_at, digest = utcnow_iso(), sha256_bytes(response.body)
-        good: list[dict[str, Any]] = []
+        digest = sha256_bytes(response.body)
+        direct: list[dict[str, Any]] = []
         for fields in items:
-            position = fields.pop("_item")
-            record = html_listing(fields, self.directory.insurer, response.url, fetched_at, digest)
-            if record is None:
-                yield self.quarantine(response.url, f"item {position}: neither name nor NPI found", row=position,
-                                      raw=repr(fields))
-            elif record["npi"] and not is_valid_npi(record["npi"]):
-                yield self.quarantine(response.url, f"item {position}: invalid NPI {record['npi']!r}", row=position,
-                                      raw=repr(fields))
-            else:
-                good.append(record)
-        if good:
-            yield self.listings(good)
+            link = detail_url(fields.pop("_detail", None), response.url)
+            if link is None:
+                direct.append(fields)
+            elif link not in self.seen_details:  # a provider page is read once (its offices all come from it)
+                self.seen_details.add(link)
+                yield self._page_request(link, self.parse_detail, self.rendering, self._detail_wait(),
+                                         {"item": fields, "list_url": response.url, "list_sha256": digest})
+        yield from self._listings(direct, response.url, digest)
         target = next_page_url(html, selectors.next_page, response.url)
         numbered = target is None and bool(self.directory.page_param) and bool(items)
         if numbered:
@@ -121,9 +125,53 @@ class HtmlDirectorySpider(DirectorySpider):
             self.seen_pages.add(target)
             yield self._request(target, self.rendering, numbered=numbered)
 
+    def _detail_wait(self) -> str:
+        """What a rendered provider page waits for: `detail_selectors.wait_for`, else its body."""
+        detail = self.directory.detail_selectors
+        return (detail.wait_for if detail else None) or "body"
+
+    def parse_detail(self, response: Response) -> Iterator[Any]:
+        """A provider's own page: its fields (one record per office with `location`) complete the item's."""
+        item = response.meta["item"]
+        if response.status != 200:  # the result page's own values still stand
+            yield self.quarantine(response.url, f"item {item['_item']}: provider page HTTP {response.status}",
+                                  row=item["_item"], raw=repr(item))
+            yield from self._listings([item], response.meta["list_url"], response.meta["list_sha256"])
+            return
+        html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        records = extract_page(html, self.directory.detail_selectors or self.directory.selectors)
+        yield from self._listings([merge_detail(item, record) for record in records], response.url,
+                                  sha256_bytes(response.body))
+
+    def _listings(self, records: list[dict[str, Any]], url: str, digest: str) -> Iterator[Any]:
+        """Listings of the records read on page `url` (body sha256 `digest`; `_item` = the item's position on its
+        result page); records without a name or NPI, or with an invalid NPI, are quarantined."""
+        fetched_at = utcnow_iso()
+        good: list[dict[str, Any]] = []
+        for record in records:
+            fields = {k: v for k, v in record.items() if not k.startswith("_")}
+            position = record["_item"]
+            listing = html_listing(fields, self.directory.insurer, url, fetched_at, digest)
+            if listing is None:
+                yield self.quarantine(url, f"item {position}: neither name nor NPI found", row=position,
+                                      raw=repr(fields))
+            elif listing["npi"] and not is_valid_npi(listing["npi"]):
+                yield self.quarantine(url, f"item {position}: invalid NPI {listing['npi']!r}", row=position,
+                                      raw=repr(fields))
+            else:
+                good.append(listing)
+        if good:
+            yield self.listings(good)
+
     def on_error(self, failure: Any) -> Iterator[Any]:
-        """A page that failed after retries (network, SSRF/robots refusal, browser error)."""
+        """A page that failed after retries (network, SSRF/robots refusal, browser error); a provider page that
+        failed leaves its result-page values."""
         reason = self.failure_reason(failure)
-        first = failure.request.meta.get("first_page")
-        self.fail(reason if first else f"paging stopped: {reason}")
+        meta = failure.request.meta
+        if "item" in meta:
+            yield self.quarantine(failure.request.url, f"item {meta['item']['_item']}: provider page: {reason}",
+                                  row=meta["item"]["_item"])
+            yield from self._listings([meta["item"]], meta["list_url"], meta["list_sha256"])
+            return
+        self.fail(reason if meta.get("first_page") else f"paging stopped: {reason}")
         yield self.quarantine(failure.request.url, reason)
