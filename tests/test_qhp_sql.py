@@ -55,10 +55,21 @@ def base_entry(i: int) -> dict[str, Any]:
     }
 
 
+def old_schema(entry: dict[str, Any], rng: random.Random, value: Any) -> dict[str, Any]:
+    """The entry in the first CMS README's shape: one `address` object, the phone beside it, accepting a boolean."""
+    address = entry.pop("addresses")[rng.randrange(2)]
+    phone = address.pop("phone")
+    entry["address"] = rng.choice([address, address, [address], "12 Main St, Springfield, IL 62701", value])
+    entry["phone"] = rng.choice([phone, phone, value])
+    entry["accepting"] = rng.choice([True, False, "true", value])
+    entry["specialty"] = rng.choice(["Ophthalmology", value])
+    return entry
+
+
 def mutate(entry: dict[str, Any], rng: random.Random) -> Any:
     """One to three real-world deviations applied to an entry."""
     for _ in range(rng.randint(1, 3)):
-        choice = rng.randrange(16)
+        choice = rng.randrange(18)
         value = rng.choice(ODD_VALUES)
         try:
             result = _apply(entry, choice, value, rng)
@@ -107,6 +118,10 @@ def _apply(entry: dict[str, Any], choice: int, value: Any, rng: random.Random) -
             entry["addresses"][1]["geo"] = {"lat": 40.1, "type": {"x": 1}}
         elif choice == 14:
             entry.pop(rng.choice(["addresses", "plans", "specialty", "accepting", "name", "type"]), None)
+        elif choice == 15:
+            return old_schema(entry, rng, value)
+        elif choice == 16:
+            entry["phone"] = value  # a top-level phone beside the addresses' own
         else:
             return rng.choice(["not an object", 12, None, [1, 2], True])
     return entry
@@ -197,6 +212,26 @@ def test_sql_path_takes_ordinary_entries(tmp_path: Path) -> None:
     expected, _ = python_reference(path)
     assert misfits == 0 and quarantined == {} and len(got) == 100
     assert {k: v["payload_sha256"] for k, v in got.items()} == {k: v["payload_sha256"] for k, v in expected.items()}
+
+
+def test_first_readme_shape_is_read_on_the_sql_path(tmp_path: Path) -> None:
+    """Entries in the first CMS README's shape (one `address` object, `phone` beside it, `accepting: true`) give
+    their address, phone and status, on the SQL path and exactly as the Python parser reads them."""
+    path = tmp_path / "providers.json"
+    data = []
+    for i in range(40):
+        entry = base_entry(i)
+        address = entry.pop("addresses")[0]
+        entry["phone"] = address.pop("phone")
+        entry.update(address=address, accepting=i % 2 == 0, specialty="Ophthalmology")
+        data.append(entry)
+    path.write_text(json.dumps(data))
+    got, misfits = assert_paths_agree(path, tmp_path / "work")
+    assert misfits == 0 and len(got) == 40
+    first = got[min(got)]
+    assert (first["city"], first["zip"], first["phone"]) == ("Springfield", "62701", "2175550100")
+    assert {(v["accepting_status"], v["accepting_raw"]) for v in got.values()} == {
+        ("accepting", "true"), ("not_accepting", "false")}
 
 
 def test_malformed_file_raises_for_the_fallback(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from test_qhp_sql import ODD_VALUES, assert_paths_agree, base_entry
+import random
+
+from test_qhp_sql import ODD_VALUES, assert_paths_agree, base_entry, old_schema
 
 EXTRA_VALUES: list[Any] = [
     1e5, 1e20, -0.0, 9007199254740993, "1.5", "1e5", "false", "null", "\x01ctl", "x\x1fy", "a\u2028b",
@@ -40,7 +42,11 @@ PLACES: list[tuple[Any, ...]] = [
     *(("name", k) for k in ("prefix", "first", "middle", "last", "suffix")),
     *(("addresses", 0, k) for k in ("address", "address_2", "city", "state", "zip", "phone")),
     ("addresses", 1), *(("plans", 0, k) for k in ("plan_id", "plan_id_type", "network_tier", "years")),
-    ("plans", 0), ("plans", 0, "years", 0), ("specialty", 0), ("languages", 1),
+    ("plans", 0), ("plans", 0, "years", 0), ("specialty", 0), ("languages", 1), ("phone",),
+]
+# places of an entry in the first CMS README's shape (one `address` object, the phone beside it)
+OLD_PLACES: list[tuple[Any, ...]] = [
+    ("address",), ("phone",), ("accepting",), *(("address", k) for k in ("address", "address_2", "city", "state", "zip")),
 ]
 
 
@@ -52,6 +58,12 @@ def test_every_odd_value_at_every_place(tmp_path: Path) -> None:
             entry = base_entry(n * 1000 + m)
             if place[0] == "facility_name":
                 entry.pop("name")
+            _setter(place)(entry, copy.deepcopy(value))
+            data.append(entry)
+    for n, place in enumerate(OLD_PLACES, start=len(PLACES)):
+        for m, value in enumerate(VALUES):
+            entry = old_schema(base_entry(n * 1000 + m), random.Random(0), "x")
+            entry["address"] = entry["address"] if isinstance(entry["address"], dict) else {"address": "1 Main St"}
             _setter(place)(entry, copy.deepcopy(value))
             data.append(entry)
     path = tmp_path / "providers.json"

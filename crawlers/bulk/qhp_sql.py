@@ -30,13 +30,13 @@ from reconcile.normalize.accepting import normalize_accepting
 NAME_KEYS = ("prefix", "first", "middle", "last", "suffix")
 ADDRESS_KEYS = ("address", "address_2", "city", "state", "zip", "phone")
 PLAN_KEYS = ("plan_id", "plan_id_type", "network_tier")
-SCALAR_KEYS = ("npi", "type", "facility_name", "accepting", "gender", "last_updated_on")
+SCALAR_KEYS = ("npi", "type", "facility_name", "accepting", "gender", "last_updated_on", "phone")
 LIST_KEYS = ("specialty", "languages", "facility_type")
 # Accepting values mapped in SQL (statuses computed by normalize_accepting itself); an entry with any other
 # value goes to the Python parser. A Python UDF would serialize the parallel plan on the GIL (2x slower).
 ACCEPTING_VALUES = tuple(f(v) for v in ("accepting", "not accepting", "accepting new patients",
                                          "not accepting new patients", "existing patients only", "yes", "no", "y", "n",
-                                         "open", "closed", "limited", "waitlist", "unknown")
+                                         "open", "closed", "limited", "waitlist", "unknown", "true", "false")
                          for f in (str.lower, str.upper, str.title, str.capitalize))
 ROW_GROUP = 16_384  # rows buffered per Parquet row group: wide rows, so small groups keep memory flat
 MAX_OBJECT = 2 * 1024 * 1024  # larger entries make DuckDB refuse the file: the Python path then reads it
@@ -79,6 +79,7 @@ def _columns() -> str:
     columns.update({k: "JSON" for k in LIST_KEYS})
     columns["name"] = struct(NAME_KEYS)
     columns["addresses"] = struct(ADDRESS_KEYS) + "[]"
+    columns["address"] = "JSON"  # the first CMS schema's single address (typed per entry only where present)
     columns["plans"] = struct(PLAN_KEYS, ", years JSON") + "[]"
     return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
 
@@ -159,29 +160,35 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
     core = "concat_ws(' ', " + ", ".join(f"nm.{k}" for k in NAME_KEYS[:4]) + ")"
     addr_empty = " AND ".join(f"coalesce(a.{k}, '') = ''" for k in ADDRESS_KEYS)
     scalars = ", ".join(f"nullif(s.{k}, '') AS {k}" for k in SCALAR_KEYS)
-    texts = _texts([f"s.{k}" for k in SCALAR_KEYS] + [f"s.name.{k}" for k in NAME_KEYS] + [
+    scalars_text = [f"s.{k}" if k != "accepting" else "CASE WHEN s.accepting IN ('true', 'false') THEN NULL "
+                    "ELSE s.accepting END" for k in SCALAR_KEYS]  # a JSON boolean reads as the Python path spells it
+    texts = _texts(scalars_text + [f"s.name.{k}" for k in NAME_KEYS] + [f"s.address_one.{k}" for k in ADDRESS_KEYS] + [
         "array_to_string(list_transform(s.addresses, lambda a: "
         + _texts([f"a.{k}" for k in ADDRESS_KEYS]) + "), chr(1))",
         "array_to_string(list_transform(s.plans, lambda p: " + _texts([f"p.{k}" for k in PLAN_KEYS]) + "), chr(1))",
         *(f"array_to_string({k}_list, chr(1))" for k in LIST_KEYS)])
     lists_ok = " AND ".join(f"(s.{k} IS NULL OR {k}_list IS NOT NULL)" for k in LIST_KEYS)
+    one_address = json.dumps({k: "VARCHAR" for k in ADDRESS_KEYS})
     return f"""
     WITH src AS (
         SELECT *, text_list(specialty) AS specialty_list,
-               text_list(languages) AS languages_list, text_list(facility_type) AS facility_type_list
+               text_list(languages) AS languages_list, text_list(facility_type) AS facility_type_list,
+               CASE WHEN json_type(address) = 'OBJECT' THEN json_transform(address, '{one_address}') END AS address_one
         FROM {entries}
     ),
     cleaned AS (
         SELECT idx, {scalars}, specialty_list, languages_list, facility_type_list,
                CASE WHEN s.name IS NOT NULL THEN {_blank_null(NAME_KEYS, "s.name")} END AS nm,
-               s.addresses,
+               coalesce(CASE WHEN len(s.addresses) > 0 THEN s.addresses END,
+                        CASE WHEN s.address_one IS NOT NULL THEN [s.address_one] END) AS addresses,
                list_transform(s.plans, lambda p: {{'plan_id': p.plan_id, 'plan_id_type': nullif(p.plan_id_type, ''),
                    'network_tier': nullif(p.network_tier, ''),
                    'years': coalesce(TRY_CAST(p.years AS BIGINT[]), [])}}) AS plans,
                coalesce(list_bool_or(list_transform(s.plans, lambda p: p IS NULL OR p.plan_id IS NULL
                    OR p.plan_id IN ('', '0', '-0')
                    OR (p.years IS NOT NULL AND NOT regexp_full_match(p.years, '{YEARS}')))), false) AS odd_plans,
-               {lists_ok} AND NOT regexp_matches({texts}, '{odd}') AS plain
+               {lists_ok} AND coalesce(json_type(s.address), 'NULL') IN ('OBJECT', 'NULL')
+                   AND NOT regexp_matches({texts}, '{odd}') AS plain
         FROM src s
     ),
     named AS (
@@ -198,7 +205,7 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
             false) OR {note_misfit}(idx)
     ),
     good AS (
-        SELECT idx, npi, display, nm, type, accepting, last_updated_on,
+        SELECT idx, npi, display, nm, type, accepting, last_updated_on, phone AS entry_phone,
                CASE WHEN len(addresses) > 0 THEN addresses ELSE [NULL] END AS addrs,
                specialty_list[1] AS specialty, {_accepting_case()} AS accepting_status,
                coalesce(list_sort(list_distinct(list_transform(plans, lambda p: p.plan_id))), []) AS networks,
@@ -221,7 +228,7 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
         CASE WHEN upper(type) = 'FACILITY' THEN display END AS practice_name,
         nullif(concat_ws(' ', nullif(a.address, ''), nullif(a.address_2, '')), '') AS address,
         nullif(a.city, '') AS city, nullif(a.state, '') AS state, nullif(a.zip, '') AS zip,
-        nullif(a.phone, '') AS phone,
+        coalesce(nullif(a.phone, ''), entry_phone) AS phone,
         specialty, NULL::VARCHAR AS specialty_code, accepting_status, accepting AS accepting_raw,
         networks, plans::JSON AS plans, NULL::VARCHAR AS website, last_updated_on AS last_updated,
         '{src}' AS source_url, '{fetched}' AS fetched_at, '{sha}' AS payload_sha256, raw

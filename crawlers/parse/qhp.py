@@ -61,6 +61,32 @@ def _plans(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return plans
 
 
+def _addresses(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entry's addresses: its `addresses` list, else the single `address` of the first CMS schema (an object, a
+    list of them, or one line of text); the entry's own `phone` (that schema's place for it) fills an address
+    without one. At least one (empty) address, so every entry gives a listing."""
+    listed = [a for a in _iterable(entry.get("addresses")) if isinstance(a, dict)]
+    if not listed:
+        single = entry.get("address")
+        if isinstance(single, dict):
+            listed = [single]
+        elif isinstance(single, list):
+            listed = [a for a in single if isinstance(a, dict)]
+        elif isinstance(single, str) and single.strip():
+            listed = [{"address": single}]
+    phone = entry.get("phone")
+    if phone in (None, ""):
+        return listed or [{}]
+    return [{**a, "phone": phone} if a.get("phone") in (None, "") else a for a in listed] or [{"phone": phone}]
+
+
+def _accepting(value: Any) -> str | None:
+    """The accepting value as published: a JSON boolean (the first CMS schema's `true` / `false`) in JSON spelling."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return clean_text(value)
+
+
 def _strings(value: Any) -> list[str]:
     """A list of non-blank strings from a list or a single string."""
     items = value if isinstance(value, list) else [value]
@@ -89,10 +115,10 @@ def provider_listings(entry: Any, insurer: str, source_url: str, fetched_at: str
     name = _name(entry)
     if not name.get("display"):
         raise EntryError("entry has neither name nor facility_name")
-    addresses = [a for a in _iterable(entry.get("addresses")) if isinstance(a, dict)] or [{}]
+    addresses = _addresses(entry)
     specialties = _strings(entry.get("specialty"))
     plans = _plans(entry)
-    accepting_raw = clean_text(entry.get("accepting"))
+    accepting_raw = _accepting(entry.get("accepting"))
     payload = payload_sha256 or sha256_json(entry)
     out = []
     for position, address in enumerate(addresses):
