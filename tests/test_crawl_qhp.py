@@ -231,3 +231,29 @@ def test_download_breaking_midway_keeps_entries_before_the_break(tmp_path: Path)
     npis = {r["npi"] for r in read_landing(tmp_path, "listings")}
     assert {"1234567893", "1245319599"} <= npis and "1003000126" not in npis
     assert any("download broke" in q["error"] for q in read_landing(tmp_path, "quarantine"))
+
+
+def test_providers_in_the_first_readme_shape_keep_address_and_phone(tmp_path: Path) -> None:
+    """The first CMS README's entry shape (one `address` object, `phone` beside it, `accepting: true`, a
+    `specialty` string, lower-case `type`) lands with its address, phone and status, through the runner."""
+    entries = [
+        {"npi": "1234567893", "type": "individual", "name": {"first": "Ana", "middle": "B", "last": "Cruz"},
+         "address": {"address": "40 Park Ave", "address_2": "Suite 120", "city": "Albany", "state": "NY",
+                     "zip": "12207"},
+         "phone": "5185551212", "specialty": "Dermatology", "accepting": True,
+         "plans": [{"plan_id_type": "HIOS-PLAN-ID", "plan_id": "12345NY0010001", "network_tier": "PREFERRED"}]},
+        {"npi": "1003000126", "type": "facility", "facility_name": "Albany Imaging", "facility_type": "Imaging Center",
+         "address": {"address": "9 State St", "city": "Albany", "state": "NY", "zip": "12207"},
+         "phone": "5185553434", "accepting": False,
+         "plans": [{"plan_id_type": "HIOS-PLAN-ID", "plan_id": "12345NY0010001", "network_tier": "PREFERRED"}]},
+    ]
+    with serve(qhp_routes(json.dumps(entries, indent=4).encode())) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    rows = {r["npi"]: r for r in read_landing(tmp_path, "listings") if r["npi"] in ("1234567893", "1003000126")}
+    ana, imaging = rows["1234567893"], rows["1003000126"]
+    assert (ana["address"], ana["city"], ana["zip"], ana["phone"]) == ("40 Park Ave Suite 120", "Albany", "12207",
+                                                                      "5185551212")
+    assert (ana["accepting_status"], ana["accepting_raw"], ana["specialty"]) == ("accepting", "true", "Dermatology")
+    assert (imaging["practice_name"], imaging["address"], imaging["phone"], imaging["accepting_status"]) == (
+        "Albany Imaging", "9 State St", "5185553434", "not_accepting")
