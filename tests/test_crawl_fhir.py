@@ -468,3 +468,14 @@ def test_paging_url(written: str, expected: str) -> None:
 
     base = "https://api.payer.org/r4"
     assert paging_url(written, f"{base}/PractitionerRole?_count=50", base) == expected
+
+
+def test_an_html_page_instead_of_a_bundle_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A consent page served with HTTP 200 for the first search: the failed source says it got an HTML page."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    page = Reply(200, "<html><body><h1>Accept our terms</h1></body></html>", {"Content-Type": "text/html"})
+    api = PlanNetServer(overrides={"page1": [page]})
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "failed" and "\n" not in result.reason
+    assert "malformed JSON" in result.reason and "an HTML page, not JSON" in result.reason

@@ -257,3 +257,13 @@ def test_providers_in_the_first_readme_shape_keep_address_and_phone(tmp_path: Pa
     assert (ana["accepting_status"], ana["accepting_raw"], ana["specialty"]) == ("accepting", "true", "Dermatology")
     assert (imaging["practice_name"], imaging["address"], imaging["phone"], imaging["accepting_status"]) == (
         "Albany Imaging", "9 State St", "5185553434", "not_accepting")
+
+
+def test_an_html_page_instead_of_json_says_so(tmp_path: Path) -> None:
+    """A login / bot-block page served with HTTP 200 where index.json should be: the failed source says it got
+    an HTML page, in one line naming the URL."""
+    page = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>"
+    with serve({"/cms/index.json": (200, {"Content-Type": "text/html"}, page)}) as server:
+        result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
+    assert result.status == "failed" and "\n" not in result.reason
+    assert "index.json: malformed JSON in index" in result.reason and "an HTML page, not JSON" in result.reason

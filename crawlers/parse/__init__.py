@@ -75,3 +75,16 @@ def quarantine_record(source: str, file: str, error: str, row: int | None = None
         "source": source, "file": file, "row": row, "error": error,
         "raw_text": raw_text[:limit] if raw_text else None, "quarantined_at": utcnow_iso(),
     }
+
+
+def markup_hint(body: bytes) -> str:
+    """' (the server sent an HTML/XML page: ...)' when a body that should be JSON is markup, else ''.
+
+    A login, consent or bot-block page served with HTTP 200 is the usual cause, and says more than a JSON error.
+    """
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head != b"<":
+        return ""
+    kind = "an XML document" if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"<?xml" else "an HTML page"
+    return f" (the server sent {kind}, not JSON: a login, consent or bot-block page, or the wrong URL?)"
+

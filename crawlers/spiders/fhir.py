@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from crawlers.bulk.fhir_bulk import API_COLUMNS, ApiStager
 from crawlers.bulk.sources import BulkFile
 from crawlers.landing import utcnow_iso, write_records
-from crawlers.parse import quarantine_record, sha256_bytes
+from crawlers.parse import markup_hint, quarantine_record, sha256_bytes
 from crawlers.parse.fhir import (
     BundleError,
     Page,
@@ -335,7 +335,8 @@ class FhirDirectorySpider(DirectorySpider):
         try:
             data = json.loads(response.body) if data is None else data
         except (ValueError, UnicodeDecodeError) as exc:
-            return None, self.quarantine(response.url, f"malformed JSON: {exc}", raw=response.body)
+            return None, self.quarantine(response.url, f"malformed JSON: {exc}{markup_hint(response.body)}",
+                                         raw=response.body)
         try:
             return parse_bundle(data), None
         except BundleError as exc:

@@ -34,7 +34,7 @@ from scrapy.http import Response
 
 from crawlers.bulk import qhp_sql
 from crawlers.landing import publish_file, utcnow_iso
-from crawlers.parse import file_sha256
+from crawlers.parse import file_sha256, markup_hint
 from crawlers.parse.qhp import EntryError, index_urls, provider_listings
 from crawlers.safety import BlockedTarget, check_url
 from crawlers.spiders import DirectorySpider
@@ -132,7 +132,9 @@ def parse_spooled(path: str, url: str, deliver: Callable[[list[tuple[int, Any]]]
     """
     fmt = qhp_sql.json_format(path)
     if fmt is None:
-        raise StreamError(f"{url}: not a providers file: neither a JSON array of provider entries nor JSON Lines")
+        with open(path, "rb") as fh:
+            hint = markup_hint(fh.read(2048))
+        raise StreamError(f"{url}: not a providers file: neither a JSON array of provider entries nor JSON Lines{hint}")
     count, batch = 0, []
     with open(path, "rb") as fh:
         qhp_sql.skip_bom(fh)
@@ -208,7 +210,7 @@ class QhpDirectorySpider(DirectorySpider):
             if head == b"[" or (head == b"{" and "Extra data" in str(exc)):  # a providers file itself (array or JSON Lines)
                 yield self._stream_request(response.url)
                 return
-            self.fail(f"{response.url}: malformed JSON in index: {exc}")
+            self.fail(f"{response.url}: malformed JSON in index: {exc}{markup_hint(response.body)}")
             yield self.quarantine(response.url, f"malformed JSON: {exc}", raw=response.body)
             return
         if isinstance(data, list):
