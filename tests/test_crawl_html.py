@@ -332,3 +332,32 @@ def test_provider_pages_complete_the_result_items(tmp_path: Path, render_js: str
     assert sorted(set(asked)) == ["/doctor/gone", "/doctor/ortiz", "/results"]
     notes = [q["error"] for q in read_landing(tmp_path, "quarantine")]
     assert notes == ["item 1: provider page HTTP 404"]
+
+
+def test_auto_renders_a_javascript_provider_page(tmp_path: Path) -> None:
+    """render_js = auto: a static result page whose provider page is a JavaScript app shell; the provider page
+    alone is rendered in Chromium, and its status and office land."""
+    shell = ('<!DOCTYPE html><html><head><script defer src="/static/profile.js"></script></head>'
+             '<body><div id="root"></div></body></html>')
+    script = ("document.getElementById('root').innerHTML = '<h1>Maria E. Ortiz, MD</h1>"
+              "<address>12 Main St, Springfield, IL 62701</address><p class=\"status\">Not accepting new patients</p>';")
+
+    def site(request: Request) -> Reply:
+        """Static results, a JS provider page."""
+        pages = {"/results": (RESULTS_WITH_PROFILES, "text/html"), "/doctor/ortiz": (shell, "text/html"),
+                 "/static/profile.js": (script, "application/javascript")}
+        if request.path in pages:
+            body, kind = pages[request.path]
+            return Reply(200, body, {"Content-Type": kind})
+        return Reply(404, "not found")
+
+    spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
+            'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\n'
+            'address = "address::text"\naccepting = ".status::text"\nwait_for = "h1"\n')
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url("/results"), "auto")
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    ortiz = next(r for r in read_landing(tmp_path, "listings") if r["provider_name"] == "Maria E. Ortiz, MD")
+    assert (ortiz["city"], ortiz["accepting_status"]) == ("Springfield", "not_accepting")

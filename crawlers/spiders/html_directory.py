@@ -140,6 +140,12 @@ class HtmlDirectorySpider(DirectorySpider):
             return
         html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
         records = extract_page(html, self.directory.detail_selectors or self.directory.selectors)
+        blank = not any(v for record in records for v in record.values())
+        if blank and self.mode == "auto" and not response.meta.get("rendered") and looks_like_app_shell(html):
+            self.logger.info("%s looks like a JavaScript app: rendering it with Chromium", response.url)
+            yield self._page_request(response.url, self.parse_detail, True, self._detail_wait(), {
+                k: response.meta[k] for k in ("item", "list_url", "list_sha256")})
+            return
         yield from self._listings([merge_detail(item, record) for record in records], response.url,
                                   sha256_bytes(response.body))
 
