@@ -294,24 +294,30 @@ def test_ssrf_guard_and_robots_refuse_before_any_api_request(tmp_path: Path, mon
     assert [r.path for r in api.server.requests] == ["/robots.txt"]
 
 
-def test_server_rejecting_an_include_is_retried_with_fewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTP 400 for `_include=PractitionerRole:service`: the search is retried with fewer includes; all listings land."""
+def _crawl_refusing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: Any) -> tuple[Any, list[str]]:
+    """Crawl a server answering 400 (OperationOutcome) to role searches whose query `refuse` rejects; return the
+    result and the queries of the first-page searches sent."""
     monkeypatch.setenv("ACME_TOKEN", TOKEN)
     api = PlanNetServer()
     full = api.handle
 
     def strict(request: Request) -> Reply:
-        """Reject the service include like servers that do not support it."""
-        if "PractitionerRole:service" in request.query:
+        """Reject what `refuse` says, like servers that do not support it."""
+        if request.path == "/fhir/PractitionerRole" and refuse(request.query):
             return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "not-supported"}]}, 400)
         return full(request)
 
     api.server.routes = strict
     with api.server:
         result = crawl(tmp_path, write_config(tmp_path, api.base))
+    return result, [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
+
+
+def test_server_rejecting_an_include_is_retried_with_fewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP 400 for `_include=PractitionerRole:service`: the search is retried with fewer includes; all listings land."""
+    result, searches = _crawl_refusing(tmp_path, monkeypatch, lambda query: "PractitionerRole:service" in query)
     assert result.status == "ok", result.reason
     assert result.items == 5
-    searches = [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
     assert len(searches) == 2 and "PractitionerRole:service" in searches[0]
     assert "PractitionerRole:service" not in searches[1] and "_include=PractitionerRole:practitioner" in searches[1]
 
@@ -410,22 +416,10 @@ def test_servers_without_id_lists_get_one_read_per_resource(tmp_path: Path, monk
 def test_server_refusing_the_page_size_is_searched_without_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """HTTP 400 for a `_count` above the server's maximum: after the fewer-includes retry also fails, the search is
     sent without `_count` (the server's own page size) and every listing lands."""
-    monkeypatch.setenv("ACME_TOKEN", TOKEN)
-    api = PlanNetServer()
-    full = api.handle
-
-    def strict(request: Request) -> Reply:
-        """Refuse any `_count` above 1 on the role search."""
-        if request.path == "/fhir/PractitionerRole" and int(parse_qs(request.query).get("_count", ["0"])[0]) > 1:
-            return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "too-costly"}]}, 400)
-        return full(request)
-
-    api.server.routes = strict
-    with api.server:
-        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    result, searches = _crawl_refusing(
+        tmp_path, monkeypatch, lambda query: int(parse_qs(query).get("_count", ["0"])[0]) > 1)
     assert result.status == "ok", result.reason
     assert result.items == 5
-    searches = [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
     assert len(searches) == 3 and "_count=2" in searches[0] and "_count=2" in searches[1]
     assert "_count" not in searches[2] and "_include=PractitionerRole:location" in searches[2]
 
