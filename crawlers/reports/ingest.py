@@ -134,7 +134,7 @@ def _source_record(path: str, status: str, reason: str | None, items: int, start
 
 def ingest_report_files(paths: list[str], landing_root: str, run_id: str, default_source: str | None = None,
                         today: dt.date | None = None) -> IngestResult:
-    """Ingest report files (CSV / JSON / JSON Lines) into landing files; one FileResult per path, in order."""
+    """Ingest report files (CSV, JSON, JSON Lines, .xlsx) into landing files; one FileResult per path, in order."""
     result = IngestResult()
     for path in paths:
         result.files.append(ingest_one(str(path), landing_root, run_id, default_source, today))

@@ -1,9 +1,10 @@
-"""Read practice report files (CSV, JSON, JSON Lines) into landing `observations` and `quarantine` records.
+"""Read practice report files (CSV, JSON, JSON Lines, Excel .xlsx) into landing `observations` and `quarantine` records.
 
 Row numbers in quarantine records are the numbers a person sees when opening the file:
 CSV: spreadsheet rows, the header is row 1 and the first data row is row 2 (a quoted cell spanning several
 lines is still one row). JSON array / object-with-list: 1-based position in the list. JSON Lines: 1-based line
-number in the file (blank lines count, as in an editor).
+number in the file (blank lines count, as in an editor). Excel .xlsx: the sheet's row numbers as Excel shows them
+(the workbook's first visible sheet with a report header is read; title rows above the header are skipped).
 
 One observation per good row. `observation_id` = sha1(source | npi | location | reported_at [| insurer])[:16],
 where location is the normalized address key, else the dialled phone's E.164 form, else the practice name;
@@ -19,16 +20,22 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.landing import utcnow_iso
 from crawlers.reports import values as v
 from crawlers.reports.columns import ColumnMap, canonical_column, map_headers
 from reconcile.normalize.address import normalize_address
 from reconcile.normalize.phone import normalize_phone, phone_key
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 __all__ = ["ReportFileError", "RawRow", "ParsedReport", "read_rows", "parse_report", "row_to_observation",
            "location_key", "observation_id"]
@@ -42,6 +49,13 @@ _CONTRACT_SOURCE = {"npi", "provider_name", "first_name", "middle_name", "last_n
                     "source", "providers"}
 _LIST_KEYS = ("reports", "rows", "records", "data", "results", "items", "observations", "calls", "entries")
 _MAX_REASONS_TEXT = 2000
+_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx / .xlsm are ZIP archives
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 .xls (and other old Office files)
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_HEADER_SCAN_ROWS = 30  # a sheet's header must be within its first rows (title rows above it are skipped)
+# What a damaged workbook raises from zipfile, zlib, the XML parser or openpyxl's cell readers.
+_WORKBOOK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, SyntaxError, KeyError, IndexError,
+                    TypeError, ValueError, OverflowError)
 
 
 class ReportFileError(Exception):
@@ -85,7 +99,7 @@ def _decode(data: bytes, path: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             raise ReportFileError(f"{path}: cannot decode UTF-16 file") from None
     if b"\x00" in data[:4096]:
-        raise ReportFileError(f"{path}: looks binary (is it an Excel .xlsx? save it as CSV)")
+        raise ReportFileError(f"{path}: looks binary (report files can be Excel .xlsx, CSV, JSON or JSON Lines)")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -118,6 +132,32 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _row_writer(delimiter: str) -> Callable[[list[str]], str]:
+    """A function rendering one row's cells as a line of delimited text (quoted where needed), for quarantine."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="")
+
+    def render(cells: list[str]) -> str:
+        """The cells as one delimited line."""
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    return render
+
+
+def _data_row(number: int, headers: list[str], cells: list[str], verbatim: str) -> RawRow:
+    """One non-empty data row of a table; a row whose field count differs from the header carries an error."""
+    if len(cells) != len(headers):
+        extra = cells[len(headers):]
+        if len(cells) > len(headers) and not any(c.strip() for c in extra):
+            cells = cells[: len(headers)]  # trailing empty cells (Excel's stray commas) are harmless
+        else:
+            return RawRow(number, {}, verbatim, f"row has {len(cells)} fields but the header has {len(headers)}")
+    return RawRow(number, dict(zip(headers, cells)), verbatim)
+
+
 def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     """Headers and data rows of a CSV text; rows whose field count differs from the header carry an error."""
     lines = text.splitlines()
@@ -134,8 +174,7 @@ def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     except csv.Error as exc:
         raise ReportFileError(f"{path}: unreadable CSV header: {exc}") from None
     headers = [h.strip() for h in headers]
-    out_buf = io.StringIO()
-    writer = csv.writer(out_buf, delimiter=delimiter, lineterminator="")
+    render = _row_writer(delimiter)
 
     def rows() -> Iterator[RawRow]:
         """Yield data rows numbered as a spreadsheet shows them (header = row 1)."""
@@ -152,19 +191,7 @@ def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
             number += 1
             if not any(c.strip() for c in cells):
                 continue
-            out_buf.seek(0)
-            out_buf.truncate()
-            writer.writerow(cells)
-            verbatim = out_buf.getvalue()
-            if len(cells) != len(headers):
-                extra = cells[len(headers):]
-                if len(cells) > len(headers) and not any(c.strip() for c in extra):
-                    cells = cells[: len(headers)]  # trailing empty cells (Excel's stray commas) are harmless
-                else:
-                    yield RawRow(number, {}, verbatim,
-                                 f"row has {len(cells)} fields but the header has {len(headers)}")
-                    continue
-            yield RawRow(number, dict(zip(headers, cells)), verbatim)
+            yield _data_row(number, headers, cells, render(cells))
 
     return headers, rows()
 
@@ -243,6 +270,117 @@ def _jsonl_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     return _headers_of([r.cells for r in parsed if r.error is None]), iter(parsed)
 
 
+def _is_workbook(data: bytes, path: str) -> bool:
+    """True for an .xlsx/.xlsm workbook (ZIP signature, whatever the name); ReportFileError for other Excel files."""
+    suffix = Path(path).suffix.casefold()
+    if data.startswith(_OLE2_MAGIC):
+        if suffix in _XLSX_SUFFIXES:  # an encrypted .xlsx is an OLE2 container too
+            raise ReportFileError(f"{path}: a password-protected workbook or a renamed Excel 97-2003 .xls file: "
+                                  f"save it without a password as .xlsx or CSV")
+        raise ReportFileError(f"{path}: an Excel 97-2003 .xls file: save it as .xlsx or CSV")
+    if data.startswith(_ZIP_MAGIC):
+        return True
+    if suffix in _XLSX_SUFFIXES:
+        raise ReportFileError(f"{path}: named {suffix} but not an Excel workbook (no ZIP signature): damaged, or "
+                              f"another format renamed?")
+    return False
+
+
+def _damaged(path: str, exc: BaseException) -> ReportFileError:
+    """The one-line error of a workbook that cannot be read."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return ReportFileError(f"{path}: looks binary but is not a readable Excel .xlsx workbook "
+                           f"(damaged or truncated? {detail})")
+
+
+def _open_workbook(data: bytes, path: str) -> Workbook:
+    """Open workbook bytes read-only (rows are streamed) with formulas as their cached values."""
+    from openpyxl import load_workbook  # imported here: only workbooks pay for it
+
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except _WORKBOOK_ERRORS as exc:
+        raise _damaged(path, exc) from None
+
+
+def _cell_text(value: object) -> str:
+    """A workbook cell as report text: whole numbers without ".0", dates as ISO, booleans as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.15g}"  # Excel shows 15 significant digits
+    if isinstance(value, dt.datetime):
+        moment = value.replace(microsecond=0)
+        return moment.date().isoformat() if moment.time() == dt.time() else moment.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """The cells without the empty ones at the end."""
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return cells[:end]
+
+
+def _sheet_rows(sheet: ReadOnlyWorksheet, path: str) -> Iterator[tuple[int, list[str]]]:
+    """Stream a sheet's rows as (Excel row number, cell texts); ReportFileError when the workbook is damaged."""
+    sheet.reset_dimensions()  # read every stored row, whatever size the writing program recorded
+    try:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):  # gaps come as empty rows
+            yield number, _trimmed([_cell_text(value) for value in values])
+    except _WORKBOOK_ERRORS as exc:
+        raise _damaged(path, exc) from None
+
+
+def _is_header(cells: list[str]) -> bool:
+    """True for a row naming report columns: an identifying one and another (a title line names at most one)."""
+    columns = map_headers(cells)
+    return columns.has_any(*_IDENTIFYING) and len(columns.columns) >= 2
+
+
+def _find_header(rows: Iterator[tuple[int, list[str]]]) -> list[str] | None:
+    """Consume a sheet's rows up to its header row, skipping title and blank rows; None when there is none."""
+    for number, cells in rows:
+        if number > _HEADER_SCAN_ROWS:
+            return None
+        if _is_header(cells):
+            return cells
+    return None
+
+
+def _xlsx_data_rows(rows: Iterator[tuple[int, list[str]]], headers: list[str], workbook: Workbook) -> Iterator[RawRow]:
+    """Yield the non-empty rows after the header, numbered as Excel shows them; closes the workbook when done."""
+    render = _row_writer(",")
+    try:
+        for number, cells in rows:
+            if cells:
+                padded = cells + [""] * (len(headers) - len(cells))  # empty cells at a row's end are not stored
+                yield _data_row(number, headers, padded, render(cells))
+    finally:
+        workbook.close()
+
+
+def _xlsx_rows(data: bytes, path: str) -> tuple[list[str], Iterator[RawRow]]:
+    """Headers and data rows of the first visible sheet with a report header row, streamed from the workbook."""
+    workbook = _open_workbook(data, path)
+    visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
+    for sheet in visible:
+        rows = _sheet_rows(sheet, path)
+        headers = _find_header(rows)
+        if headers is not None:
+            return headers, _xlsx_data_rows(rows, headers, workbook)
+        rows.close()
+    workbook.close()
+    names = ", ".join(sheet.title for sheet in visible) or "none"
+    raise ReportFileError(f"{path}: no visible sheet has a report header row (e.g. NPI, phone or address and a date) "
+                          f"in its first {_HEADER_SCAN_ROWS} rows; sheets: {names}")
+
+
 def read_rows(path: str) -> tuple[str, str, list[str], Iterator[RawRow]]:
     """Open a report file and return (format, encoding, headers, rows); ReportFileError when unreadable."""
     try:
@@ -255,6 +393,9 @@ def read_rows(path: str) -> tuple[str, str, list[str], Iterator[RawRow]]:
         raise ReportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not data.strip():
         raise ReportFileError(f"{path}: empty file")
+    if _is_workbook(data, path):
+        headers, rows = _xlsx_rows(data, path)
+        return "xlsx", "", headers, rows
     text, encoding = _decode(data, path)
     fmt = _sniff_format(path, text)
     reader = {"csv": _csv_rows, "json": _json_rows, "jsonl": _jsonl_rows}[fmt]

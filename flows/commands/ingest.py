@@ -42,7 +42,7 @@ def register(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     @groups["ingest"].command("reports")
     @friendly
     def reports(
-        files: Optional[list[Path]] = typer.Argument(None, help="Report files (CSV, JSON, JSON Lines); default: [reports] files."),
+        files: Optional[list[Path]] = typer.Argument(None, help="Report files (CSV, JSON, JSON Lines, Excel .xlsx); default: [reports] files."),
         config: Path = ConfigOption,
         source: Optional[str] = typer.Option(
             None, "--source", "-s", help="Source for rows without a source column: attestation | phone_survey | secret_shopper."
