@@ -473,3 +473,25 @@ def test_an_html_page_instead_of_a_bundle_says_so(tmp_path: Path, monkeypatch: p
         result = crawl(tmp_path, write_config(tmp_path, api.base))
     assert result.status == "failed" and "\n" not in result.reason
     assert "malformed JSON" in result.reason and "an HTML page, not JSON" in result.reason
+
+
+def test_an_api_that_moved_is_followed_through_its_redirects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request to the configured base answers 301 to where the API now lives (the token goes along on the
+    same origin): all pages and batches arrive, as without the redirect."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    full = api.handle
+
+    def moved(request: Request) -> Reply:
+        """301 from /v1/... to /fhir/..."""
+        if request.path.startswith("/v1/"):
+            target = "/fhir/" + request.path.removeprefix("/v1/") + (f"?{request.query}" if request.query else "")
+            return Reply(301, "", {"Location": target})
+        return full(request)
+
+    api.server.routes = moved
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.server.url("/v1")))
+    assert result.status == "ok", result.reason
+    assert result.pages == 3 and result.items == 5
+    assert any(r.path.startswith("/v1/Practitioner") for r in api.server.requests)  # batches asked at the old base

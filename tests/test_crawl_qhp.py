@@ -267,3 +267,13 @@ def test_an_html_page_instead_of_json_says_so(tmp_path: Path) -> None:
         result = crawl(write_config(tmp_path, server.url("/cms/index.json")))
     assert result.status == "failed" and "\n" not in result.reason
     assert "index.json: malformed JSON in index" in result.reason and "an HTML page, not JSON" in result.reason
+
+
+def test_a_moved_index_is_followed(tmp_path: Path) -> None:
+    """An index.json URL answering 302 (the issuer moved its files) is read at its new address."""
+    routes = {**qhp_routes((FIXTURES / "qhp_providers.json").read_bytes()),
+              "/old/index.json": (302, {"Location": "/cms/index.json"}, "")}
+    with serve(routes) as server:
+        result = crawl(write_config(tmp_path, server.url("/old/index.json")))
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    assert result.items == 6

@@ -28,6 +28,10 @@ from crawlers.parse import quarantine_record
 from crawlers.settings import settings_from_config
 
 
+# Statuses a spider's callback sees (after the retry middleware): every error. Not `handle_httpstatus_all`, which
+# would hand 3xx to the callback too, so that no redirect (http -> https, a moved page or API) was ever followed.
+ERROR_STATUSES = list(range(400, 600))
+
 # name -> "module:Class" of every spider (tests check it matches what walking SPIDER_MODULES finds). Loading one
 # spider then imports its module only: the site crawler's extraction stack, pyarrow or httpx are not start-up
 # costs of a crawl that does not use them.

@@ -41,7 +41,7 @@ from crawlers.parse.fhir import (
     scanned_missing_references,
 )
 from crawlers.safety import is_public_ip
-from crawlers.spiders import DirectorySpider
+from crawlers.spiders import ERROR_STATUSES, DirectorySpider
 
 INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:location", "PractitionerRole:organization",
             "PractitionerRole:service")
@@ -293,7 +293,7 @@ class FhirDirectorySpider(DirectorySpider):
         """A request that hands every status to the callback (retries happen in the middleware first)."""
         return scrapy.Request(url, callback=callback, errback=self.on_error, headers=self._headers(url),
                               dont_filter=meta.pop("dont_filter", False),
-                              meta={"handle_httpstatus_all": True, "download_maxsize": MAX_BUNDLE_BYTES, **meta})
+                              meta={"handle_httpstatus_list": ERROR_STATUSES, "download_maxsize": MAX_BUNDLE_BYTES, **meta})
 
     async def start(self) -> Any:
         """First search request, unless the config or the token is missing."""

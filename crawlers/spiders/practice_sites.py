@@ -33,9 +33,9 @@ from crawlers.sites.analyze import PageAnalysis, analyze_page
 from crawlers.sites.evidence import evidence_record
 from crawlers.sites.links import page_key
 from crawlers.sites.seeds import Seed, collect_seeds, path_root, site_domain
+from crawlers.spiders import ERROR_STATUSES
 
 SOURCE = "sites"
-ERROR_STATUSES = list(range(400, 600))  # let 4xx/5xx reach the callback (after retries) to be recorded
 DEFAULT_RETRIES = 2
 SETTLE_MS = 3000
 MAX_LISTED_UNREACHABLE = 1000  # source_stats names this many unreachable sites (all are in the evidence)

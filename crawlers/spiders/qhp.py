@@ -37,7 +37,7 @@ from crawlers.landing import publish_file, utcnow_iso
 from crawlers.parse import file_sha256, markup_hint
 from crawlers.parse.qhp import EntryError, index_urls, provider_listings
 from crawlers.safety import BlockedTarget, check_url
-from crawlers.spiders import DirectorySpider
+from crawlers.spiders import ERROR_STATUSES, DirectorySpider
 
 logger = logging.getLogger(__name__)
 BATCH = 500  # entries handed from the parsing thread to the spider at a time (Python path)
@@ -195,7 +195,7 @@ class QhpDirectorySpider(DirectorySpider):
         if self.failure or self.directory is None:
             return
         yield scrapy.Request(self.directory.url, callback=self.parse_index, errback=self.on_error,
-                             meta={"handle_httpstatus_all": True, "download_maxsize": 64 * 1024 * 1024})
+                             meta={"handle_httpstatus_list": ERROR_STATUSES, "download_maxsize": 64 * 1024 * 1024})
 
     def parse_index(self, response: Response) -> Iterator[Any]:
         """index.json -> one streamed request per provider_urls entry."""
@@ -230,7 +230,7 @@ class QhpDirectorySpider(DirectorySpider):
     def _stream_request(self, url: str) -> scrapy.Request:
         """A header-only request for a providers file (the body is then fetched by `parse_providers`)."""
         return scrapy.Request(url, callback=self.parse_providers, errback=self.on_error, dont_filter=True,
-                              meta={"handle_httpstatus_all": True, "ghostcheck_stream": True})
+                              meta={"handle_httpstatus_list": ERROR_STATUSES, "ghostcheck_stream": True})
 
     async def parse_providers(self, response: Response) -> AsyncIterator[Any]:
         """Spool one providers file to disk, convert it with DuckDB, and hand odd entries to the Python parser."""
