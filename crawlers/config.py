@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 CONFIG_FILENAME = "ghostcheck.toml"
 RenderJs = Literal["auto", "always", "never"]
@@ -70,6 +70,26 @@ def split_selector(selector: str) -> tuple[str, str | None]:
     return (selector[: -len("::text")] if selector.endswith("::text") else selector).strip(), None
 
 
+def selector_groups(selector: str) -> list[str]:
+    """The comma-separated groups of a selector spec (`a.web::attr(href), a.site::attr(href)`), split at commas
+    outside brackets, parentheses and quotes, each read on its own."""
+    groups, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(selector):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            groups.append(selector[start:i])
+            start = i + 1
+    groups.append(selector[start:])
+    return [g.strip() for g in groups if g.strip()]
+
+
 class FieldSelectors(_Strict):
     """CSS selectors (with `::text` / `::attr()`) for a provider's fields on a directory page.
 
@@ -96,17 +116,19 @@ class FieldSelectors(_Strict):
 
     @field_validator("*")
     @classmethod
-    def _valid_css(cls, value: str | None) -> str | None:
-        """Reject a selector CSS cannot parse now, rather than fail every page of the crawl later."""
-        if value is None:
+    def _valid_css(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Reject a selector CSS cannot parse now, rather than fail every page of the crawl later (`wait_for` is
+        Playwright's, which takes more than CSS: `text=Results`)."""
+        if value is None or info.field_name == "wait_for":
             return value
         from cssselect import SelectorError
         from parsel.csstranslator import HTMLTranslator
 
-        css, _attr = split_selector(value)
         try:
-            if css:
-                HTMLTranslator().css_to_xpath(css)
+            for group in selector_groups(value):
+                css, _attr = split_selector(group)
+                if css:
+                    HTMLTranslator().css_to_xpath(css)
         except SelectorError as exc:
             raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
         return value

@@ -248,19 +248,20 @@ def _numbered_site(past_end: str) -> Any:
         page = int(parse_qs(request.query).get("pg", ["1"])[0])
         if request.path != "/docs" or page > 3 and past_end == "404":
             return Reply(404, "")
-        shown = min(page, 3) if past_end == "repeat" else page
+        shown = min(page, 3) if past_end in ("repeat", "reordered") else page
+        order = range(2) if past_end != "reordered" or page <= 3 else range(1, -1, -1)
         cards = "".join(f'<div class="provider-card"><span class="name">Doctor {shown}-{k}</span>'
                         f'<span class="address">{shown}{k} Main St, Springfield, IL 62701</span></div>'
-                        for k in range(2)) if shown <= 3 else "<p>No more results</p>"
+                        for k in order) if shown <= 3 else "<p>No more results</p>"
         return Reply(200, f"<html><body>{cards}<button class='next'>Next</button></body></html>",
                      {"Content-Type": "text/html"})
     return site
 
 
-@pytest.mark.parametrize("past_end", ["empty", "repeat", "404"])
+@pytest.mark.parametrize("past_end", ["empty", "repeat", "reordered", "404"])
 def test_pages_counted_in_a_query_parameter(tmp_path: Path, past_end: str) -> None:
     """`page_param`: a directory whose next control is a button is paged by counting `pg` until a page is empty,
-    repeats the last one or is not found; all six providers land once, and the run is ok."""
+    shows only providers already read (the last page again, in any order) or is not found; all six land once."""
     with serve(_numbered_site(past_end)) as server:
         config = write_config(tmp_path, server.url("/docs"), "never")
         config.write_text(config.read_text().replace('render_js = "never"\n', 'render_js = "never"\npage_param = "pg"\n'))
@@ -361,3 +362,69 @@ def test_auto_renders_a_javascript_provider_page(tmp_path: Path) -> None:
     assert result.status == "ok", (result.reason, result.log_tail[-5:])
     ortiz = next(r for r in read_landing(tmp_path, "listings") if r["provider_name"] == "Maria E. Ortiz, MD")
     assert (ortiz["city"], ortiz["accepting_status"]) == ("Springfield", "not_accepting")
+
+
+def test_moved_result_and_provider_pages_are_followed(tmp_path: Path) -> None:
+    """A result page and a provider page that answer 301 (a trailing slash added) are read at their new address."""
+    def site(request: Request) -> Reply:
+        """Both pages live under a trailing slash now."""
+        if request.path in ("/results", "/doctor/ortiz"):
+            return Reply(301, "", {"Location": request.path + "/"})
+        pages = {"/results/": RESULTS_WITH_PROFILES, "/doctor/ortiz/": PROFILE}
+        if request.path in pages:
+            return Reply(200, pages[request.path], {"Content-Type": "text/html"})
+        return Reply(404, "not found")
+
+    spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
+            'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\nnpi = "#npi::text"\n'
+            'location = "section.office"\naddress = "address::text"\n')
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url("/results"), "never")
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    cities = sorted(r["city"] for r in read_landing(tmp_path, "listings") if r["npi"] == "1234567893")
+    assert cities == ["Peoria", "Springfield"]
+
+
+def test_selector_groups_are_read_one_by_one() -> None:
+    """Comma-separated groups (also with ::attr / ::text, and inside a location) each give their values; a
+    Playwright `wait_for` selector is not held to CSS."""
+    html = ('<div class="c"><a class="web" href="/w">W</a><span class="ph">217-555-0100</span>'
+            '<div class="office"><a class="ph2">309-555-0111</a></div></div>')
+    spec = dict(item=".c", website="a.web::attr(href), a.site::attr(href)", phone="span.ph::text, a.ph2::text")
+    assert extract_items(html, Selectors(**spec)) == [
+        {"phone": "217-555-0100 309-555-0111", "website": "/w", "_item": 0}]
+    assert extract_items(html, Selectors(**spec, location=".office")) == [
+        {"phone": "309-555-0111", "website": "/w", "_item": 0}]
+    assert Selectors(item=".c", wait_for="text=Results").wait_for == "text=Results"
+
+
+def test_office_cards_sharing_a_provider_page_keep_their_offices(tmp_path: Path) -> None:
+    """One result card per office, all linking to one provider page that shows no addresses: the page is read
+    once, and each office keeps its own address with the NPI and status the provider page gives."""
+    cards = "".join(f'<li class="result"><a class="name" href="/doctor/ortiz">Maria Ortiz</a>'
+                    f'<span class="address">{street}, {city}, IL {zip_code}</span></li>'
+                    for street, city, zip_code in (("12 Main St", "Springfield", "62701"),
+                                                   ("40 Oak Ave", "Peoria", "61602")))
+    profile = '<h1>Maria Ortiz, MD</h1><b id="npi">1234567893</b><p class="status">Accepting new patients</p>'
+
+    def site(request: Request) -> Reply:
+        """Results with two office cards, one provider page."""
+        pages = {"/results": f"<ul>{cards}</ul>", "/doctor/ortiz": profile}
+        return Reply(200, pages[request.path], {"Content-Type": "text/html"}) if request.path in pages else Reply(404, "")
+
+    spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\naddress = ".address::text"\n'
+            'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\nnpi = "#npi::text"\n'
+            'accepting = ".status::text"\n')
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url("/results"), "never")
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+        asked = [r.path for r in server.requests if r.path == "/doctor/ortiz"]
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: r["city"])
+    assert [(r["provider_name"], r["npi"], r["city"], r["accepting_status"]) for r in rows] == [
+        ("Maria Ortiz, MD", "1234567893", "Peoria", "accepting"),
+        ("Maria Ortiz, MD", "1234567893", "Springfield", "accepting")]
+    assert asked == ["/doctor/ortiz"]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import usaddress
 from parsel import Selector
 
-from crawlers.config import FieldSelectors, Selectors, split_selector
+from crawlers.config import FieldSelectors, Selectors, selector_groups, split_selector
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
 from reconcile.normalize.npi import clean_npi
@@ -30,13 +30,18 @@ def element_text(element: Selector) -> str | None:
 
 
 def _matches(scope: Selector, selector: str) -> list[tuple[Selector, str | None]]:
-    """(element, attribute) pairs a spec selects in `scope` (an empty CSS part is the scope itself)."""
-    css, attr = split_selector(selector)
-    return [(el, attr) for el in (scope.css(css) if css else [scope])]
+    """(element, attribute) pairs a spec selects in `scope`, group by group (an empty CSS part is the scope)."""
+    pairs = []
+    for group in selector_groups(selector):
+        css, attr = split_selector(group)
+        pairs.extend((el, attr) for el in (scope.css(css) if css else [scope]))
+    return pairs
 
 
 def _value(element: Selector, attr: str | None) -> str | None:
-    """An element's attribute (`::attr`) or whole visible text."""
+    """An element's attribute (`::attr`) or whole visible text (a text node's own text)."""
+    if isinstance(element.root, str):
+        return clean_text(element.root)
     return clean_text(element.attrib.get(attr)) if attr else element_text(element)
 
 
@@ -48,8 +53,8 @@ def select_values(scope: Selector, selector: str) -> list[str]:
 def _outside(matches: list[tuple[Selector, str | None]], places: list[Selector]) -> list[tuple[Selector, str | None]]:
     """The matches that lie in none of the `places` elements (nor are one)."""
     roots = {id(place.root) for place in places}
-    return [(el, attr) for el, attr in matches
-            if id(el.root) not in roots and not any(id(a) in roots for a in el.root.iterancestors())]
+    return [(el, attr) for el, attr in matches if id(el.root) not in roots
+            and not any(id(a) in roots for a in getattr(el.root, "iterancestors", lambda: ())())]
 
 
 def _record(pairs: dict[str, list[tuple[Selector, str | None]]]) -> dict[str, Any]:
@@ -113,7 +118,9 @@ def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:
     """Absolute URL of the next page from the `next_page` selector (None at the last page)."""
     if not selector:
         return None
-    values = select_values(Selector(text=html), selector if "::attr(" in selector else selector.replace("::text", "") + "::attr(href)")
+    page = Selector(text=html)
+    values = [v for group in selector_groups(selector) for v in select_values(
+        page, group if "::attr(" in group else group.removesuffix("::text") + "::attr(href)")]
     target = next((v for v in values if _followable(v)), None)
     return urljoin(page_url, target) if target else None
 

@@ -19,7 +19,7 @@ from crawlers.parse.html import (
     next_page_url,
     numbered_page_url,
 )
-from crawlers.spiders import DirectorySpider
+from crawlers.spiders import ERROR_STATUSES, DirectorySpider
 from reconcile.normalize.npi import is_valid_npi
 
 
@@ -46,7 +46,7 @@ class HtmlDirectorySpider(DirectorySpider):
         self.rendering = False
         self.seen_pages: set[str] = set()
         self.seen_details: set[str] = set()  # provider pages already requested
-        self.last_shown: str | None = None  # hash of the last page's items (a site may serve its last page again)
+        self.items_shown: set[int] = set()  # hashes of the items read (a site may serve a page again past its end)
         if self.directory is not None and self.config is not None:
             self.mode = self.directory.render_js or self.config.crawl.render_js
             self.rendering = self.mode == "always"
@@ -67,7 +67,7 @@ class HtmlDirectorySpider(DirectorySpider):
 
     def _page_request(self, url: str, callback: Any, render: bool, wait_for: str, meta: dict[str, Any]) -> scrapy.Request:
         """A page request handing every status to `callback`; rendered (waiting for `wait_for`) when `render`."""
-        meta = {"handle_httpstatus_all": True, "rendered": render, **meta}
+        meta = {"handle_httpstatus_list": ERROR_STATUSES, "rendered": render, **meta}
         if render:
             from scrapy_playwright.page import PageMethod
 
@@ -100,21 +100,24 @@ class HtmlDirectorySpider(DirectorySpider):
             self.rendering = True
             yield self._request(response.url, True, first=response.meta.get("first_page", False))
             return
-        shown = sha256_bytes(repr(items).encode())
-        if response.meta.get("numbered") and (not items or shown == self.last_shown):
-            return  # counted past the last page: empty, or the last page served again
-        self.last_shown = shown
+        shown = {hash(tuple(sorted((k, str(v)) for k, v in item.items() if k != "_item"))) for item in items}
+        if response.meta.get("numbered") and shown <= self.items_shown:
+            return  # counted past the last page: empty, or only providers already shown (the last page again)
+        self.items_shown |= shown
         self.pages += 1
         digest = sha256_bytes(response.body)
         direct: list[dict[str, Any]] = []
+        linked: dict[str, list[dict[str, Any]]] = {}  # provider page -> this page's records linking to it
         for fields in items:
             link = detail_url(fields.pop("_detail", None), response.url)
             if link is None:
                 direct.append(fields)
-            elif link not in self.seen_details:  # a provider page is read once (its offices all come from it)
+            elif link in linked or link not in self.seen_details:  # a provider page is read once
                 self.seen_details.add(link)
-                yield self._page_request(link, self.parse_detail, self.rendering, self._detail_wait(),
-                                         {"item": fields, "list_url": response.url, "list_sha256": digest})
+                linked.setdefault(link, []).append(fields)
+        for link, records in linked.items():
+            yield self._page_request(link, self.parse_detail, self.rendering, self._detail_wait(),
+                                     {"items": records, "list_url": response.url, "list_sha256": digest})
         yield from self._listings(direct, response.url, digest)
         target = next_page_url(html, selectors.next_page, response.url)
         numbered = target is None and bool(self.directory.page_param) and bool(items)
@@ -131,12 +134,14 @@ class HtmlDirectorySpider(DirectorySpider):
         return (detail.wait_for if detail else None) or "body"
 
     def parse_detail(self, response: Response) -> Iterator[Any]:
-        """A provider's own page: its fields (one record per office with `location`) complete the item's."""
-        item = response.meta["item"]
+        """A provider's own page completing the result records linking to it: a page that shows addresses gives
+        the offices (one record per `location`), each merged with the first result record; a page without
+        addresses completes each result record (an office card each) with its values."""
+        items = response.meta["items"]
         if response.status != 200:  # the result page's own values still stand
-            yield self.quarantine(response.url, f"item {item['_item']}: provider page HTTP {response.status}",
-                                  row=item["_item"], raw=repr(item))
-            yield from self._listings([item], response.meta["list_url"], response.meta["list_sha256"])
+            yield self.quarantine(response.url, f"item {items[0]['_item']}: provider page HTTP {response.status}",
+                                  row=items[0]["_item"], raw=repr(items[0]))
+            yield from self._listings(items, response.meta["list_url"], response.meta["list_sha256"])
             return
         html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
         records = extract_page(html, self.directory.detail_selectors or self.directory.selectors)
@@ -144,10 +149,12 @@ class HtmlDirectorySpider(DirectorySpider):
         if blank and self.mode == "auto" and not response.meta.get("rendered") and looks_like_app_shell(html):
             self.logger.info("%s looks like a JavaScript app: rendering it with Chromium", response.url)
             yield self._page_request(response.url, self.parse_detail, True, self._detail_wait(), {
-                k: response.meta[k] for k in ("item", "list_url", "list_sha256")})
+                k: response.meta[k] for k in ("items", "list_url", "list_sha256")})
             return
-        yield from self._listings([merge_detail(item, record) for record in records], response.url,
-                                  sha256_bytes(response.body))
+        offices = any(record.get(k) for record in records for k in ("address", "city", "state", "zip"))
+        merged = ([merge_detail(items[0], record) for record in records] if offices
+                  else [merge_detail(item, records[0]) for item in items])
+        yield from self._listings(merged, response.url, sha256_bytes(response.body))
 
     def _listings(self, records: list[dict[str, Any]], url: str, digest: str) -> Iterator[Any]:
         """Listings of the records read on page `url` (body sha256 `digest`; `_item` = the item's position on its
@@ -174,10 +181,10 @@ class HtmlDirectorySpider(DirectorySpider):
         failed leaves its result-page values."""
         reason = self.failure_reason(failure)
         meta = failure.request.meta
-        if "item" in meta:
-            yield self.quarantine(failure.request.url, f"item {meta['item']['_item']}: provider page: {reason}",
-                                  row=meta["item"]["_item"])
-            yield from self._listings([meta["item"]], meta["list_url"], meta["list_sha256"])
+        if "items" in meta:
+            first = meta["items"][0]["_item"]
+            yield self.quarantine(failure.request.url, f"item {first}: provider page: {reason}", row=first)
+            yield from self._listings(meta["items"], meta["list_url"], meta["list_sha256"])
             return
         self.fail(reason if meta.get("first_page") else f"paging stopped: {reason}")
         yield self.quarantine(failure.request.url, reason)
