@@ -148,6 +148,13 @@ def test_normalize_state(value, expected):
         (("Two Penn Center Plaza, Suite 200", None, None, "19102"), ("2 Penn Ctr Plz Ste 200", None, None, "19102"),
          True),
         (("One Hospital Plaza", None, None, "62701"), ("2 Hospital Plz", None, None, "62701"), False),
+        # a name opening with a number word is a name, not the house number
+        (("One Medical, 2 Penn Plaza", None, None, "10121"), ("2 Penn Plz", None, None, "10121"), True),
+        (("Seven Hills Hospital, 3001 S Hualapai Way", None, None, "89117"),
+         ("3001 S Hualapai Way", None, None, "89117"), True),
+        (("Three Rivers Health\n701 S Main St", None, None, "49093"), ("701 S Main St", None, None, "49093"), True),
+        (("Seven Hills Hospital, One Medical Plaza", None, None, "89117"), ("1 Medical Plz", None, None, "89117"),
+         True),
         (("12 Main St", "Springfield", "IL", "62701"), ("12 Maine St", "Springfield", "IL", "62701"), False),
         (("12 Main St Ste 4", None, None, "62701"), ("12 Main St Apt 5", None, None, "62701"), False),
         (("12 Main St Bldg 2 Ste 3", None, None, "62701"), ("12 Main St Bldg 3 Ste 3", None, None, "62701"), False),

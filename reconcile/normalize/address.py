@@ -344,17 +344,27 @@ def _build(number: str, street: str, unit: str, city: str, state: str, zip5: str
 
 def _spelled_house_number(segment: str) -> str:
     """A segment opening with a written-out house number, with the number as digits ('One Hospital Plaza' ->
-    '1 Hospital Plaza'), so it reads like the '1 Hospital Plz' another source publishes for the same door."""
+    '1 Hospital Plaza'), so it reads like the '1 Hospital Plz' another source publishes for the same door.
+
+    Only when the result reads as a street ending in a street type: a practice or building name that opens with
+    a number word ('Seven Hills Hospital', 'One Medical') stays as it is.
+    """
     head, _, rest = segment.partition(" ")
     number = NUMBER_WORDS.get(_ascii_upper(head).rstrip(".,"))
-    return f"{number} {rest}" if number and _tokens(rest) else segment
+    if not number or not _tokens(rest):
+        return segment
+    parsed = _fast_street(f"{number} {rest}")
+    suffixes = set(_suffixes().values())
+    return f"{number} {rest}" if parsed and parsed[1].split()[-1] in suffixes else segment
 
 
 def _street_line_parts(street: str) -> tuple[str, str, str] | None:
     """Normalize a street line that may span lines ('12 Main St\\nSuite 4' or 'Suite 4, 12 Main St')."""
-    segments = [_spelled_house_number(s.strip()) for s in re.split(r"[\n\r,;]+", street) if s.strip()]
+    segments = [s.strip() for s in re.split(r"[\n\r,;]+", street) if s.strip()]
     if not segments:
         return None
+    if not any(_tokens(s)[:1] and _HOUSE_NUMBER.match(_tokens(s)[0]) for s in segments):
+        segments = [_spelled_house_number(s) for s in segments]  # no house number in digits: a written-out one?
     with_number = [s for s in segments if _tokens(s)[:1] and _HOUSE_NUMBER.match(_tokens(s)[0])]
     if with_number and len(segments) > 1:
         main = with_number[0]
