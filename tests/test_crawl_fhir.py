@@ -294,9 +294,10 @@ def test_ssrf_guard_and_robots_refuse_before_any_api_request(tmp_path: Path, mon
     assert [r.path for r in api.server.requests] == ["/robots.txt"]
 
 
-def _crawl_refusing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: Any) -> tuple[Any, list[str]]:
-    """Crawl a server answering 400 (OperationOutcome) to role searches whose query `refuse` rejects; return the
-    result and the queries of the first-page searches sent."""
+def _crawl_refusing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: Any,
+                    extra: str = "") -> tuple[Any, list[str]]:
+    """Crawl a server answering 400 (OperationOutcome) to role searches whose query `refuse` rejects (`extra`:
+    lines added to the directory's config); return the result and the queries of the first-page searches sent."""
     monkeypatch.setenv("ACME_TOKEN", TOKEN)
     api = PlanNetServer()
     full = api.handle
@@ -309,7 +310,9 @@ def _crawl_refusing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: Any
 
     api.server.routes = strict
     with api.server:
-        result = crawl(tmp_path, write_config(tmp_path, api.base))
+        config = write_config(tmp_path, api.base)
+        config.write_text(config.read_text() + extra)
+        result = crawl(tmp_path, config)
     return result, [r.query for r in api.server.requests if r.path == "/fhir/PractitionerRole" and "_page" not in r.query]
 
 
@@ -320,6 +323,14 @@ def test_server_rejecting_an_include_is_retried_with_fewer(tmp_path: Path, monke
     assert result.items == 5
     assert len(searches) == 2 and "PractitionerRole:service" in searches[0]
     assert "PractitionerRole:service" not in searches[1] and "_include=PractitionerRole:practitioner" in searches[1]
+
+
+def test_retried_searches_do_not_count_against_max_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`max_pages = 2` with the first search retried: two result pages are still read."""
+    result, searches = _crawl_refusing(tmp_path, monkeypatch, lambda query: "PractitionerRole:service" in query,
+                                       "max_pages = 2\n")
+    assert result.status == "ok", result.reason
+    assert len(searches) == 2 and result.pages == 2
 
 
 def test_chunks_staged_while_paging_give_the_same_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,6 +464,8 @@ def test_next_links_with_the_servers_internal_address_are_followed(tmp_path: Pat
     ("http://localhost:8080/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),  # internal name: our origin
     ("http://fhir-server/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),
     ("http://10.0.0.7:8080/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),
+    ("http://hapi:8080/fhir?_getpages=x", "https://api.payer.org/r4?_getpages=x"),  # the internal base path too
+    ("http://localhost:8080/fhir/PractitionerRole?p=2", "https://api.payer.org/r4/PractitionerRole?p=2"),
     ("http://api.payer.org/r4?_getpages=x", "https://api.payer.org/r4?_getpages=x"),  # same host, http
     ("https://cdn.payer-pages.com/r4?p=2", "https://cdn.payer-pages.com/r4?p=2"),  # another public host: as written
 ])
@@ -495,3 +508,31 @@ def test_an_api_that_moved_is_followed_through_its_redirects(tmp_path: Path, mon
     assert result.status == "ok", result.reason
     assert result.pages == 3 and result.items == 5
     assert any(r.path.startswith("/v1/Practitioner") for r in api.server.requests)  # batches asked at the old base
+
+
+def test_a_server_ignoring_id_is_not_paged_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that ignores `_id` and pages its whole (here endless) Organization collection: the batch stops
+    after a page bringing none of its ids, and the networks are read by id instead."""
+    monkeypatch.setenv("ACME_TOKEN", TOKEN)
+    api = PlanNetServer()
+    full = api.handle
+
+    def lenient(request: Request) -> Reply:
+        """Organization searches: some other organization per page, forever; reads by id from the world."""
+        key = request.path.removeprefix("/fhir/")
+        if key.count("/") == 1:
+            return json_reply(api.resources[key]) if key in api.resources else json_reply({}, 404)
+        if key == "Organization":
+            n = int(parse_qs(request.query).get("_p", ["1"])[0])
+            other = {"resourceType": "Organization", "id": f"Other{n}", "name": f"Other {n}"}
+            return json_reply(bundle([other], next_url=f"Organization?_p={n + 1}"))
+        return full(request)
+
+    api.server.routes = lenient
+    with api.server:
+        result = crawl(tmp_path, write_config(tmp_path, api.base))
+    assert result.status == "ok", result.reason
+    searched = [r for r in api.server.requests if r.path == "/fhir/Organization"]
+    assert len(searched) == 1  # the batch, not its endless next pages
+    listings = {row["source_key"]: row for row in read_landing(tmp_path, "listings")}
+    assert listings["PractitionerRole/HansSoloRole1|Location/HospLoc1"]["networks"] == ["ACME CT Standard Network"]

@@ -100,9 +100,14 @@ def paging_url(next_url: str, page_url: str, base: str) -> str:
     """
     target = urlsplit(urljoin(page_url, next_url))
     origin = urlsplit(base)
-    moved = (target.hostname == origin.hostname and (target.scheme, target.port) != (origin.scheme, origin.port)
-             or target.hostname != origin.hostname and _internal_host(target.hostname))
-    if moved:
+    internal = target.hostname != origin.hostname and _internal_host(target.hostname)
+    if internal and not target.path.startswith(origin.path.rstrip("/") + "/") and target.path != origin.path:
+        # the server's own base path too (`/fhir` behind a proxy publishing `/api/r4`): keep what follows it,
+        # from the first resource type on (`/fhir/PractitionerRole` -> `/api/r4/PractitionerRole`)
+        segments = target.path.split("/")
+        first = next((i for i, seg in enumerate(segments) if seg[:1].isupper()), len(segments))
+        target = target._replace(path="/".join([origin.path.rstrip("/"), *segments[first:]]))
+    if internal or target.hostname == origin.hostname and (target.scheme, target.port) != (origin.scheme, origin.port):
         target = target._replace(scheme=origin.scheme, netloc=origin.netloc)
     return urlunsplit(target)
 
@@ -392,7 +397,6 @@ class FhirDirectorySpider(DirectorySpider):
             # their maximum: retry with a simpler search (`fallback_searches`).
             fallback = fallbacks[tried]
             self.logger.warning("%s: HTTP 400; retrying the search as %s", response.url, fallback)
-            self.seen_pages.add(fallback)
             yield self._request(fallback, self.parse_page, first_page=True, fallback=tried + 1, dont_filter=True)
             return
         if problem:
@@ -458,8 +462,12 @@ class FhirDirectorySpider(DirectorySpider):
                 return
             for key, res in page.resources.items():
                 self.spool.add(key, res)
+        wanted = {f"{kind}/{rid}" for rid in ids}
+        missing = wanted - self.spool.seen
+        # next page only while each page brings some of the batch (a server ignoring `_id` pages its whole
+        # collection: that stops at once, and a batch follows at most as many pages as it has ids)
         next_url = paging_url(page.next_url, response.url, self.base) if page.next_url else None
-        if next_url and next_url not in self.batch_pages:
+        if next_url and missing and wanted & page.resources.keys() and next_url not in self.batch_pages:
             self.batch_pages.add(next_url)
             yield self._request(next_url, self.parse_batch, batch=(kind, ids), dont_filter=True)
             return
