@@ -166,3 +166,13 @@ def test_a_workbook_without_a_report_header_is_a_one_line_error(tmp_path: Path) 
     path = tmp_path / "notes.xlsx"
     workbook.save(path)
     assert "no visible sheet has a report header row" in _one_line_error(path)
+
+
+def test_other_zip_documents_are_named_for_what_they_are(tmp_path: Path) -> None:
+    """An OpenDocument spreadsheet (a ZIP too) is refused by its kind, not as a damaged workbook."""
+    path = tmp_path / "calls.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    with pytest.raises(ReportFileError) as err:
+        read_rows(str(path))
+    assert str(err.value) == f"{path}: a .ods file, not a report ghostcheck reads: save the sheet as .xlsx or CSV"

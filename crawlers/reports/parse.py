@@ -279,6 +279,9 @@ def _is_workbook(data: bytes, path: str) -> bool:
                                   f"save it without a password as .xlsx or CSV")
         raise ReportFileError(f"{path}: an Excel 97-2003 .xls file: save it as .xlsx or CSV")
     if data.startswith(_ZIP_MAGIC):
+        if suffix in (".ods", ".numbers", ".docx", ".zip"):
+            raise ReportFileError(f"{path}: a {suffix} file, not a report ghostcheck reads: save the sheet as .xlsx "
+                                  "or CSV")
         return True
     if suffix in _XLSX_SUFFIXES:
         raise ReportFileError(f"{path}: named {suffix} but not an Excel workbook (no ZIP signature): damaged, or "
