@@ -71,6 +71,10 @@ class PlanNetServer:
             return json_reply({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login"}]}, 401)
         query = parse_qs(request.query)
         kind = request.path.removeprefix("/fhir/")
+        if kind.count("/") == 1:  # a read by id (`Type/id`)
+            if kind in self.resources:
+                return json_reply(self.resources[kind])
+            return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "not-found"}]}, 404)
         name = kind
         if kind == "PractitionerRole":
             name = f"page{query.get('_page', ['1'])[0]}"
@@ -403,10 +407,7 @@ def test_servers_without_id_lists_get_one_read_per_resource(tmp_path: Path, monk
     full = api.handle
 
     def strict(request: Request) -> Reply:
-        """400 for an `_id` list; reads by id from the world."""
-        key = request.path.removeprefix("/fhir/")
-        if key.count("/") == 1:
-            return json_reply(api.resources[key]) if key in api.resources else json_reply({}, 404)
+        """400 for an `_id` list."""
         if len(_batch_ids(request)) > 1:
             return json_reply({"resourceType": "OperationOutcome", "issue": [{"code": "not-supported"}]}, 400)
         return full(request)
@@ -518,11 +519,8 @@ def test_a_server_ignoring_id_is_not_paged_through(tmp_path: Path, monkeypatch: 
     full = api.handle
 
     def lenient(request: Request) -> Reply:
-        """Organization searches: some other organization per page, forever; reads by id from the world."""
-        key = request.path.removeprefix("/fhir/")
-        if key.count("/") == 1:
-            return json_reply(api.resources[key]) if key in api.resources else json_reply({}, 404)
-        if key == "Organization":
+        """Organization searches: some other organization per page, forever."""
+        if request.path == "/fhir/Organization":
             n = int(parse_qs(request.query).get("_p", ["1"])[0])
             other = {"resourceType": "Organization", "id": f"Other{n}", "name": f"Other {n}"}
             return json_reply(bundle([other], next_url=f"Organization?_p={n + 1}"))

@@ -53,6 +53,29 @@ def crawl(config: Path):  # type: ignore[no-untyped-def]
     return run_spider("html_directory", str(config), "run1", {"insurer": INSURER}, timeout=120)
 
 
+def pages_site(pages: dict[str, str], moved: tuple[str, ...] = ()) -> Any:
+    """A site serving `pages` (path -> HTML), answering 301 to path + "/" for the `moved` paths, else 404."""
+    def site(request: Request) -> Reply:
+        """One of the pages, a redirect, or not found."""
+        if request.path in moved:
+            return Reply(301, "", {"Location": request.path + "/"})
+        if request.path in pages:
+            return Reply(200, pages[request.path], {"Content-Type": "text/html"})
+        return Reply(404, "not found")
+    return site
+
+
+def crawl_site(tmp_path: Path, site: Any, path: str, render_js: str, spec: str) -> tuple[Any, list[str]]:
+    """Serve `site`, crawl `path` on it with the selector tables `spec`; the result and the paths requested."""
+    with serve(site) as server:
+        config = write_config(tmp_path, server.url(path), render_js)
+        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
+        result = crawl(config)
+        asked = [r.path for r in server.requests if r.path != "/robots.txt"]
+    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    return result, asked
+
+
 def static_site(request: Request) -> Reply:
     """Two static result pages (`?page=2` relative link)."""
     if request.path == "/find-a-doctor":
@@ -210,16 +233,9 @@ def test_cards_with_several_offices_give_one_record_per_office() -> None:
 
 def test_multi_office_directory_lands_one_listing_per_office(tmp_path: Path) -> None:
     """Through the runner: three listings (two offices + one), each office's address split and status mapped."""
-    def site(request: Request) -> Reply:
-        """One page of multi-office cards."""
-        return Reply(200, MULTI_OFFICE, {"Content-Type": "text/html"}) if request.path == "/docs" else Reply(404, "")
-
+    site = pages_site({"/docs": MULTI_OFFICE})
     spec = "[directory.selectors]\n" + "".join(f'{k} = "{v}"\n' for k, v in OFFICE_SELECTORS.items())
-    with serve(site) as server:
-        config = write_config(tmp_path, server.url("/docs"), "never")
-        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
-        result = crawl(config)
-    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    result, asked = crawl_site(tmp_path, site, "/docs", "never", spec)
     rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: (r["provider_name"], r["city"]))
     assert [(r["provider_name"], r["city"], r["zip"], r["accepting_status"]) for r in rows] == [
         ("Maria Ortiz, MD", "Peoria", "61602", "not_accepting"),
@@ -303,23 +319,12 @@ def test_provider_pages_complete_the_result_items(tmp_path: Path, render_js: str
     """`detail` + `[directory.detail_selectors]`: each result's provider page is read once; its offices give one
     listing each with the page's NPI, address, phone and status; a provider page that fails leaves the result's
     own values (and a quarantine note); a result without a link lands as it is."""
-    def site(request: Request) -> Reply:
-        """The results page and one provider page; the other provider page is missing."""
-        pages = {"/results": RESULTS_WITH_PROFILES, "/doctor/ortiz": PROFILE}
-        if request.path in pages:
-            return Reply(200, pages[request.path], {"Content-Type": "text/html"})
-        return Reply(404, "not found")
-
+    site = pages_site({"/results": RESULTS_WITH_PROFILES, "/doctor/ortiz": PROFILE})  # /doctor/gone: 404
     spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
             'specialty = ".spec::text"\ndetail = "a.name::attr(href)"\n\n[directory.detail_selectors]\n'
             'name = "h1::text"\nnpi = "#npi::text"\nlocation = "section.office"\npractice_name = "h2::text"\n'
             'address = "address::text"\nphone = "a[href^=\'tel:\']::attr(href)"\naccepting = ".status::text"\n')
-    with serve(site) as server:
-        config = write_config(tmp_path, server.url("/results"), render_js)
-        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
-        result = crawl(config)
-        asked = [r.path for r in server.requests if r.path != "/robots.txt"]
-    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    result, asked = crawl_site(tmp_path, site, "/results", render_js, spec)
     rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: (r["provider_name"], r["city"] or ""))
     assert [(r["provider_name"], r["npi"], r["practice_name"], r["city"], r["phone"], r["accepting_status"],
              r["specialty"]) for r in rows] == [
@@ -355,34 +360,18 @@ def test_auto_renders_a_javascript_provider_page(tmp_path: Path) -> None:
     spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
             'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\n'
             'address = "address::text"\naccepting = ".status::text"\nwait_for = "h1"\n')
-    with serve(site) as server:
-        config = write_config(tmp_path, server.url("/results"), "auto")
-        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
-        result = crawl(config)
-    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    result, asked = crawl_site(tmp_path, site, "/results", "auto", spec)
     ortiz = next(r for r in read_landing(tmp_path, "listings") if r["provider_name"] == "Maria E. Ortiz, MD")
     assert (ortiz["city"], ortiz["accepting_status"]) == ("Springfield", "not_accepting")
 
 
 def test_moved_result_and_provider_pages_are_followed(tmp_path: Path) -> None:
     """A result page and a provider page that answer 301 (a trailing slash added) are read at their new address."""
-    def site(request: Request) -> Reply:
-        """Both pages live under a trailing slash now."""
-        if request.path in ("/results", "/doctor/ortiz"):
-            return Reply(301, "", {"Location": request.path + "/"})
-        pages = {"/results/": RESULTS_WITH_PROFILES, "/doctor/ortiz/": PROFILE}
-        if request.path in pages:
-            return Reply(200, pages[request.path], {"Content-Type": "text/html"})
-        return Reply(404, "not found")
-
+    site = pages_site({"/results/": RESULTS_WITH_PROFILES, "/doctor/ortiz/": PROFILE}, moved=("/results", "/doctor/ortiz"))
     spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\nnpi = ".npi::text"\n'
             'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\nnpi = "#npi::text"\n'
             'location = "section.office"\naddress = "address::text"\n')
-    with serve(site) as server:
-        config = write_config(tmp_path, server.url("/results"), "never")
-        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
-        result = crawl(config)
-    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    result, asked = crawl_site(tmp_path, site, "/results", "never", spec)
     cities = sorted(r["city"] for r in read_landing(tmp_path, "listings") if r["npi"] == "1234567893")
     assert cities == ["Peoria", "Springfield"]
 
@@ -408,23 +397,13 @@ def test_office_cards_sharing_a_provider_page_keep_their_offices(tmp_path: Path)
                     for street, city, zip_code in (("12 Main St", "Springfield", "62701"),
                                                    ("40 Oak Ave", "Peoria", "61602")))
     profile = '<h1>Maria Ortiz, MD</h1><b id="npi">1234567893</b><p class="status">Accepting new patients</p>'
-
-    def site(request: Request) -> Reply:
-        """Results with two office cards, one provider page."""
-        pages = {"/results": f"<ul>{cards}</ul>", "/doctor/ortiz": profile}
-        return Reply(200, pages[request.path], {"Content-Type": "text/html"}) if request.path in pages else Reply(404, "")
-
+    site = pages_site({"/results": f"<ul>{cards}</ul>", "/doctor/ortiz": profile})
     spec = ('[directory.selectors]\nitem = "li.result"\nname = ".name::text"\naddress = ".address::text"\n'
             'detail = "a.name::attr(href)"\n\n[directory.detail_selectors]\nname = "h1::text"\nnpi = "#npi::text"\n'
             'accepting = ".status::text"\n')
-    with serve(site) as server:
-        config = write_config(tmp_path, server.url("/results"), "never")
-        config.write_text(config.read_text().split("[directory.selectors]")[0] + spec)
-        result = crawl(config)
-        asked = [r.path for r in server.requests if r.path == "/doctor/ortiz"]
-    assert result.status == "ok", (result.reason, result.log_tail[-5:])
+    result, asked = crawl_site(tmp_path, site, "/results", "never", spec)
     rows = sorted(read_landing(tmp_path, "listings"), key=lambda r: r["city"])
     assert [(r["provider_name"], r["npi"], r["city"], r["accepting_status"]) for r in rows] == [
         ("Maria Ortiz, MD", "1234567893", "Peoria", "accepting"),
         ("Maria Ortiz, MD", "1234567893", "Springfield", "accepting")]
-    assert asked == ["/doctor/ortiz"]
+    assert asked.count("/doctor/ortiz") == 1
