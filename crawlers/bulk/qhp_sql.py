@@ -173,7 +173,8 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
     WITH src AS (
         SELECT *, text_list(specialty) AS specialty_list,
                text_list(languages) AS languages_list, text_list(facility_type) AS facility_type_list,
-               CASE WHEN json_type(address) = 'OBJECT' THEN json_transform(address, '{one_address}') END AS address_one
+               coalesce(json_type(address), 'NULL') AS address_type,
+               CASE WHEN address_type = 'OBJECT' THEN json_transform(address, '{one_address}') END AS address_one
         FROM {entries}
     ),
     cleaned AS (
@@ -187,7 +188,7 @@ def listings_sql(entries: str, insurer: str, source_url: str, fetched_at: str, p
                coalesce(list_bool_or(list_transform(s.plans, lambda p: p IS NULL OR p.plan_id IS NULL
                    OR p.plan_id IN ('', '0', '-0')
                    OR (p.years IS NOT NULL AND NOT regexp_full_match(p.years, '{YEARS}')))), false) AS odd_plans,
-               {lists_ok} AND coalesce(json_type(s.address), 'NULL') IN ('OBJECT', 'NULL')
+               {lists_ok} AND s.address_type IN ('OBJECT', 'NULL')
                    AND NOT regexp_matches({texts}, '{odd}') AS plain
         FROM src s
     ),

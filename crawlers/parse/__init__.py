@@ -82,9 +82,9 @@ def markup_hint(body: bytes) -> str:
 
     A login, consent or bot-block page served with HTTP 200 is the usual cause, and says more than a JSON error.
     """
-    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head != b"<":
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<"):
         return ""
-    kind = "an XML document" if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"<?xml" else "an HTML page"
+    kind = "an XML document" if head.startswith(b"<?xml") else "an HTML page"
     return f" (the server sent {kind}, not JSON: a login, consent or bot-block page, or the wrong URL?)"
 

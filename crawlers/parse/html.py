@@ -18,7 +18,8 @@ SCALAR_FIELDS = ("name", "npi", "specialty", "practice_name", "address", "city",
                  "accepting", "website", "last_updated")
 LIST_FIELDS = ("plans", "networks")
 _TEL = re.compile(r"^\s*tel:\s*", re.I)  # a phone read from a `tel:` link's href
-LOCATION_FIELDS = ("address", "city", "state", "zip", "phone", "accepting", "practice_name")  # per `location`
+PLACE_FIELDS = ("address", "city", "state", "zip")  # what makes a page show offices of its own
+LOCATION_FIELDS = (*PLACE_FIELDS, "phone", "accepting", "practice_name")  # read per `location` element
 _BREAKS = re.compile(r"<br\s*/?>|</?(?:p|div|li|td|th|tr|h[1-6]|address|section|article|dd|dt)\b[^>]*>", re.I)
 _APP_ROOT = re.compile(r"<(div|main|section)[^>]+id=[\"']?(root|app|__next|__nuxt|main|svelte)[\"'\s>]", re.I)
 
@@ -118,10 +119,8 @@ def next_page_url(html: str, selector: str | None, page_url: str) -> str | None:
     """Absolute URL of the next page from the `next_page` selector (None at the last page)."""
     if not selector:
         return None
-    page = Selector(text=html)
-    values = [v for group in selector_groups(selector) for v in select_values(
-        page, group if "::attr(" in group else group.removesuffix("::text") + "::attr(href)")]
-    target = next((v for v in values if _followable(v)), None)
+    values = (_value(el, attr or "href") for el, attr in _matches(Selector(text=html), selector))
+    target = next((v for v in values if v and _followable(v)), None)
     return urljoin(page_url, target) if target else None
 
 

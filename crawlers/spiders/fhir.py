@@ -283,7 +283,6 @@ class FhirDirectorySpider(DirectorySpider):
         self.stager: ApiStager | None = None
         self.requested: set[str] = set()
         self.seen_pages: set[str] = set()
-        self.batch_pages: set[str] = set()  # `next` pages of `_id` batches already requested
         self.token: str | None = None
         self.base = api_base(self.directory.url) if self.directory else ""
 
@@ -443,14 +442,13 @@ class FhirDirectorySpider(DirectorySpider):
         kind, ids = response.meta["batch"]
         problem = self._status_problem(response)
         if problem:
-            if response.status in (401, 403):
-                self.fail(problem)
-                raise CloseSpider("failed")
+            self._stop_if_refused(response, problem)
             if response.status in (400, 405, 422, 501):  # `_id` search (or a list in it) not supported: read each
                 yield from self._read_each(kind, ids)
                 return
             yield self.quarantine(response.url, f"referenced resources not fetched: {problem}", raw=response.body)
             return
+        missing = {f"{kind}/{rid}" for rid in ids} - self.spool.seen
         scanned = scan_bundle(response.body)
         if scanned is not None and not any(role.contained is not None for role, _ in scanned.roles):
             self.spool.add_scanned(scanned)
@@ -460,18 +458,26 @@ class FhirDirectorySpider(DirectorySpider):
             if page is None:
                 yield bad
                 return
-            for key, res in page.resources.items():
-                self.spool.add(key, res)
-        wanted = {f"{kind}/{rid}" for rid in ids}
-        missing = wanted - self.spool.seen
-        # next page only while each page brings some of the batch (a server ignoring `_id` pages its whole
-        # collection: that stops at once, and a batch follows at most as many pages as it has ids)
-        next_url = paging_url(page.next_url, response.url, self.base) if page.next_url else None
-        if next_url and missing and wanted & page.resources.keys() and next_url not in self.batch_pages:
-            self.batch_pages.add(next_url)
-            yield self._request(next_url, self.parse_batch, batch=(kind, ids), dont_filter=True)
+            self._spool_resources(page)
+        still = missing - self.spool.seen
+        # a next page only while each page brings ids of the batch not seen before (a server ignoring `_id` pages
+        # its whole collection: that stops at once; a batch follows at most as many pages as it has ids)
+        if page.next_url and still and len(still) < len(missing):
+            yield self._request(paging_url(page.next_url, response.url, self.base), self.parse_batch,
+                                batch=(kind, ids), dont_filter=True)
             return
         yield from self._read_each(kind, ids)
+
+    def _stop_if_refused(self, response: Response, problem: str) -> None:
+        """A 401/403 on any request ends the crawl of this directory with one clear reason."""
+        if response.status in (401, 403):
+            self.fail(problem)
+            raise CloseSpider("failed")
+
+    def _spool_resources(self, page: Page) -> None:
+        """Spool every resource of a decoded Bundle (the first copy of each wins)."""
+        for key, res in page.resources.items():
+            self.spool.add(key, res)
 
     def _read_each(self, kind: str, ids: tuple[str, ...]) -> Iterator[scrapy.Request]:
         """One read (`Type/id`) per requested resource the spool still lacks."""
@@ -485,24 +491,20 @@ class FhirDirectorySpider(DirectorySpider):
         kind, (rid,) = response.meta["batch"]
         problem = self._status_problem(response)
         if problem:
-            if response.status in (401, 403):
-                self.fail(problem)
-                raise CloseSpider("failed")
+            self._stop_if_refused(response, problem)
             reason = "referenced resource not found" if response.status in (404, 410) else "referenced resource not fetched"
             yield self.quarantine(response.url, f"{reason}: {kind}/{rid}: {problem}", raw=response.body)
             return
         try:
             resource = json.loads(response.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            yield self.quarantine(response.url, f"malformed JSON: {exc}", raw=response.body)
+            yield self.quarantine(response.url, f"malformed JSON: {exc}{markup_hint(response.body)}", raw=response.body)
             return
-        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":  # some servers answer a read
-            page, bad = self._load(response)                                            # with a searchset
-            if page is None:
-                yield bad
-                return
-            for key, res in page.resources.items():
-                self.spool.add(key, res)
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":  # a read answered as a search
+            try:
+                self._spool_resources(parse_bundle(resource))
+            except BundleError as exc:
+                yield self.quarantine(response.url, str(exc), raw=response.body)
             return
         if not isinstance(resource, dict) or resource.get("resourceType") != kind:
             got = resource.get("resourceType") if isinstance(resource, dict) else type(resource).__name__

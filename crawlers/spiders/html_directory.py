@@ -10,6 +10,7 @@ from scrapy.http import Response
 from crawlers.landing import utcnow_iso
 from crawlers.parse import sha256_bytes
 from crawlers.parse.html import (
+    PLACE_FIELDS,
     detail_url,
     extract_items,
     extract_page,
@@ -31,6 +32,11 @@ async def wait_for_items(page: Any, selector: str, timeout_ms: int) -> None:
         await page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
     except PlaywrightTimeout:
         return
+
+
+def page_html(response: Response) -> str:
+    """A page's HTML as text (a body Scrapy did not decode is read as UTF-8)."""
+    return response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
 
 
 class HtmlDirectorySpider(DirectorySpider):
@@ -92,7 +98,7 @@ class HtmlDirectorySpider(DirectorySpider):
             self.fail(reason if response.meta.get("first_page") else f"paging stopped: {reason}")
             yield self.quarantine(response.url, f"HTTP {response.status}")
             return
-        html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        html = page_html(response)
         selectors = self.directory.selectors
         items = extract_items(html, selectors)
         if not items and self.mode == "auto" and not response.meta.get("rendered") and looks_like_app_shell(html):
@@ -143,7 +149,7 @@ class HtmlDirectorySpider(DirectorySpider):
                                   row=items[0]["_item"], raw=repr(items[0]))
             yield from self._listings(items, response.meta["list_url"], response.meta["list_sha256"])
             return
-        html = response.text if hasattr(response, "text") else response.body.decode("utf-8", "replace")
+        html = page_html(response)
         records = extract_page(html, self.directory.detail_selectors or self.directory.selectors)
         blank = not any(v for record in records for v in record.values())
         if blank and self.mode == "auto" and not response.meta.get("rendered") and looks_like_app_shell(html):
@@ -151,7 +157,7 @@ class HtmlDirectorySpider(DirectorySpider):
             yield self._page_request(response.url, self.parse_detail, True, self._detail_wait(), {
                 k: response.meta[k] for k in ("items", "list_url", "list_sha256")})
             return
-        offices = any(record.get(k) for record in records for k in ("address", "city", "state", "zip"))
+        offices = any(record.get(k) for record in records for k in PLACE_FIELDS)
         merged = ([merge_detail(items[0], record) for record in records] if offices
                   else [merge_detail(item, records[0]) for item in items])
         yield from self._listings(merged, response.url, sha256_bytes(response.body))

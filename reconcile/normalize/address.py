@@ -342,6 +342,18 @@ def _build(number: str, street: str, unit: str, city: str, state: str, zip5: str
     return Address(line=line, number=number, street=street, unit=unit, city=city, state=state, zip5=zip5, key=key)
 
 
+@lru_cache(maxsize=1)
+def _street_types() -> frozenset[str]:
+    """The Pub 28 street type abbreviations (what a street name ends in: ST, AVE, PLZ, ...)."""
+    return frozenset(_suffixes().values())
+
+
+def _has_house_number(segment: str) -> bool:
+    """True when a segment opens with a house number in digits ('12', '12-14', 'W156N5678')."""
+    tokens = _tokens(segment)
+    return bool(tokens) and bool(_HOUSE_NUMBER.match(tokens[0]))
+
+
 def _spelled_house_number(segment: str) -> str:
     """A segment opening with a written-out house number, with the number as digits ('One Hospital Plaza' ->
     '1 Hospital Plaza'), so it reads like the '1 Hospital Plz' another source publishes for the same door.
@@ -354,8 +366,7 @@ def _spelled_house_number(segment: str) -> str:
     if not number or not _tokens(rest):
         return segment
     parsed = _fast_street(f"{number} {rest}")
-    suffixes = set(_suffixes().values())
-    return f"{number} {rest}" if parsed and parsed[1].split()[-1] in suffixes else segment
+    return f"{number} {rest}" if parsed and parsed[1].split()[-1] in _street_types() else segment
 
 
 def _street_line_parts(street: str) -> tuple[str, str, str] | None:
@@ -363,9 +374,10 @@ def _street_line_parts(street: str) -> tuple[str, str, str] | None:
     segments = [s.strip() for s in re.split(r"[\n\r,;]+", street) if s.strip()]
     if not segments:
         return None
-    if not any(_tokens(s)[:1] and _HOUSE_NUMBER.match(_tokens(s)[0]) for s in segments):
-        segments = [_spelled_house_number(s) for s in segments]  # no house number in digits: a written-out one?
-    with_number = [s for s in segments if _tokens(s)[:1] and _HOUSE_NUMBER.match(_tokens(s)[0])]
+    with_number = [s for s in segments if _has_house_number(s)]
+    if not with_number:  # no house number in digits: a written-out one?
+        segments = [_spelled_house_number(s) for s in segments]
+        with_number = [s for s in segments if _has_house_number(s)]
     if with_number and len(segments) > 1:
         main = with_number[0]
         others = [s for s in segments if s is not main]
