@@ -31,7 +31,7 @@ TYPES = ["accepting_status", "phone", "address", "provider_not_at_location", "in
 
 
 def build(con, findings: int, listings: int) -> float:
-    """Fill runs, finding_state, finding_history and directory_listings with synthetic rows; returns seconds."""
+    """Fill runs, finding_state, finding_history and listing_rows with synthetic rows; returns seconds."""
     start = time.perf_counter()
     con.execute("""INSERT INTO runs SELECT 'run-' || strftime(DATE '2025-11-24' + CAST(7 * i AS INTEGER), '%Y%m%d'),
                    now()::TIMESTAMP, now()::TIMESTAMP, 'ok', DATE '2025-11-24' + CAST(7 * i AS INTEGER),
@@ -57,7 +57,7 @@ def build(con, findings: int, listings: int) -> float:
         SELECT finding_id, NULL, first_seen, 'open' FROM synth
         UNION ALL SELECT finding_id, NULL, first_seen + ttf, 'resolved' FROM synth
         WHERE fixed AND first_seen + ttf <= DATE '2026-11-23'""")
-    con.execute(f"""INSERT INTO directory_listings (listing_id, run_id, insurer, source_url, fetched_at, last_updated)
+    con.execute(f"""INSERT INTO listing_rows (listing_id, run_id, insurer, source_url, fetched_at, last_updated)
         SELECT 'l' || i, 'crawl-1', 'Insurer ' || (i % 10), 'https://dir.example/', TIMESTAMP '2026-11-20 08:00',
                TIMESTAMP '2026-11-20' - INTERVAL (CAST((i * 13) % 400 AS INTEGER)) DAY
         FROM range({listings}) t(i)""")

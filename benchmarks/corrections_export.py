@@ -71,7 +71,7 @@ def build(path: Path, n: int) -> tuple[pa.Table, object]:
     con.register("_bench_listings", listings)
     cols = ", ".join(listings.column_names)
     select = cols.replace("plans", "CAST(plans AS JSON) AS plans").replace("raw", "CAST(raw AS JSON) AS raw")
-    con.execute(f"INSERT INTO directory_listings ({cols}) SELECT {select} FROM _bench_listings")
+    con.execute(f"INSERT INTO listing_rows ({cols}) SELECT {select} FROM _bench_listings")
     con.unregister("_bench_listings")
     rows = []
     for i in range(n):

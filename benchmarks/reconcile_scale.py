@@ -59,7 +59,7 @@ def write_world(n: int, seed: int, out: Path) -> dict:
 
 def load_world(con, folder: Path) -> None:
     """Insert the generated Parquet files into the warehouse base tables (one INSERT per table)."""
-    con.execute(f"INSERT INTO directory_listings (run_id, {', '.join(LISTING_COLUMNS)}) "
+    con.execute(f"INSERT INTO listing_rows (run_id, {', '.join(LISTING_COLUMNS)}) "
                 f"SELECT 'load-1', {', '.join(LISTING_COLUMNS)} FROM read_parquet(?)", [str(folder / "listings.parquet")])
     con.execute(f"INSERT INTO observation_records (run_id, {', '.join(OBS_COLUMNS)}) "
                 f"SELECT 'load-1', {', '.join(OBS_COLUMNS)} FROM read_parquet(?)", [str(folder / "observations.parquet")])

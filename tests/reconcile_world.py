@@ -29,7 +29,7 @@ def add_listing(con: duckdb.DuckDBPyConnection, **values: Any) -> str:
         row["plans"] = json.dumps(row["plans"])
     cols = list(row)
     con.execute(
-        f"INSERT INTO directory_listings ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+        f"INSERT INTO listing_rows ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
         [row[c] for c in cols],
     )
     return row["listing_id"]

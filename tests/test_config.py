@@ -79,7 +79,7 @@ def test_status_creates_and_migrates_the_warehouse(tmp_path: Path) -> None:
     result = run_cli("status", "-c", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "w.duckdb").exists()
-    assert "directory_listings" in result.stdout and "schema v" in result.stdout
+    assert "listing_rows" in result.stdout and "schema v" in result.stdout
 
 
 def test_version_flag(tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def test_bad_row_at_the_very_end_rolls_back_the_one_pass_insert(tmp_path: Path, 
     assert (result.rows, result.quarantined, result.staged) == (20_000, 1, True)
     counts = table_counts(con)
     plan_rows = con.execute("SELECT count(*) FROM listing_plans").fetchone()[0]  # a view of the listings' plans
-    assert (counts["directory_listings"], plan_rows, counts["landing_files"]) == (20_000, 20_000, 1)
+    assert (counts["listing_rows"], plan_rows, counts["landing_files"]) == (20_000, 20_000, 1)
     assert con.execute('SELECT "row", error FROM quarantine').fetchall() == [(20_001, "NPI is not 10 digits: 12345")]
     staged_only(tmp_path / "b.duckdb", path)
     assert dump(con) == dump(connect(tmp_path / "b.duckdb"))

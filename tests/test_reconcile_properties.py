@@ -66,7 +66,7 @@ def _evidence(con) -> None:
 
 def _listings(con, variants: list[tuple[str, str, tuple[str, str, str]]]) -> None:
     """Replace the directory with one listing per formatting variant (alternating two insurers)."""
-    con.execute("DELETE FROM directory_listings")
+    con.execute("DELETE FROM listing_rows")
     for i, (name, phone, (street, city, zip_code)) in enumerate(variants):
         add_listing(con, insurer=("Acme Health", "Cobalt Care")[i % 2], npi="1234567893", provider_name=name,
                     practice_name="Springfield Family Medicine", address=street, city=city, state="IL",

@@ -321,10 +321,9 @@ def _has_duplicate_ids(con: duckdb.DuckDBPyConnection, kind: str, sha: str) -> b
     column = ID_COLUMN.get(kind)
     if column is None:
         return False
-    found = execute(
-        con,
-        f"SELECT 1 FROM {TARGETS[kind].table} WHERE landing_sha256 = ? GROUP BY {column} HAVING count(*) > 1 LIMIT 1",
-        [sha],
+    target = TARGETS[kind]
+    found = con.execute(
+        f"SELECT 1 FROM {target.table} WHERE {target.of_file(con, sha)} GROUP BY {column} HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     return found is not None
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sqltext import execute
+from warehouse.sqltext import execute, literal
 
 CANONICAL_STATUS = ("accepting", "not_accepting", "existing_only", "waitlist", "limited", "unknown")
 OBSERVATION_SOURCES = ("website", "attestation", "phone_survey", "secret_shopper")
@@ -206,12 +206,14 @@ class Target:
     `insert(con, run_id, sha, source, where)` inserts the rows of `source` (a FROM item, aliased
     `s`) that satisfy `where` and returns how many. `may_skip(con, run_id)` is true when the insert
     may also drop rows already loaded before (dedupe), so a one-pass load must then count the
-    file's rows to be sure none was dropped for another reason.
+    file's rows to be sure none was dropped for another reason. `of_file(con, sha)` is the
+    condition on `table` selecting the rows the landing file with that sha256 loaded.
     """
 
     insert: Callable[[duckdb.DuckDBPyConnection, str, str, str, str], int]
     table: str
     may_skip: Callable[[duckdb.DuckDBPyConnection, str], bool] = _never_skips
+    of_file: Callable[[duckdb.DuckDBPyConnection, str], str] = lambda con, sha: f"landing_sha256 = {literal(sha)}"
 
 
 def _run_has(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> bool:
@@ -227,31 +229,76 @@ def _count_insert(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
 
 def _listings_may_skip(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     """Listings dedupe on listing_id only against rows of the same run (sharded crawls)."""
-    return _run_has(con, "directory_listings", run_id)
+    return _run_has(con, "listing_rows", run_id)
+
+
+# Listing columns a landing file's rows often all share (any file: kind and role; a QHP providers
+# file: its URL, fetch time and payload hash too), as the SQL turning the landing value into the
+# stored one. A column with one value on every row is stored once in `listing_files` and NULL on
+# the rows (migration 009): DuckDB spends as much storage work on a constant string column as on
+# a varying one.
+FILE_COLUMNS: dict[str, str] = {
+    "directory_kind": "{}",
+    "role": "coalesce({}, 'audited')",
+    "source_url": "{}",
+    "fetched_at": ts("{}"),
+    "payload_sha256": "{}",
+}
+
+
+def _shared_columns(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    """The FILE_COLUMNS holding a single value (or only NULL) on every row of `source`."""
+    tests = ", ".join(
+        f"count(DISTINCT s.{c}) = 0 OR (count(DISTINCT s.{c}) = 1 AND count(s.{c}) = count(*))" for c in FILE_COLUMNS
+    )
+    row = con.execute(f"SELECT {tests} FROM {source} s").fetchone() or ()
+    return {column for column, shared in zip(FILE_COLUMNS, row) if shared}
+
+
+def _file_id(con: duckdb.DuckDBPyConnection, sha: str) -> int:
+    """The file_id of the landing file with this sha256 (a literal keeps the rows' scan filtered, ~100 MB less)."""
+    row = execute(con, "SELECT file_id FROM listing_files WHERE landing_sha256 = ?", [sha]).fetchone()
+    return int(row[0]) if row else -1
+
+
+def _add_listing_file(con: duckdb.DuckDBPyConnection, sha: str, source: str, shared: set[str]) -> int:
+    """Record a landing file's shared listing values in `listing_files`; returns its new file_id."""
+    file_id = int(con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM listing_files").fetchone()[0])
+    values = ", ".join(
+        template.format(f"any_value(s.{c})") if c in shared else "NULL" for c, template in FILE_COLUMNS.items()
+    )
+    execute(con, f"INSERT INTO listing_files SELECT ?, ?, {values} FROM {source} s", [file_id, sha])
+    return file_id
 
 
 def _insert_listings(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, source: str, where: str) -> int:
-    """Insert listings (a listing_id already loaded for this run is skipped); `listing_plans` is a view of their plans."""
-    seen = _run_has(con, "directory_listings", run_id)
+    """Insert listings (a listing_id already loaded for this run is skipped); `listing_plans` is a view of their plans.
+
+    The file's shared values go to `listing_files` once; `directory_listings` is the view joining them back.
+    """
+    seen = _run_has(con, "listing_rows", run_id)
     dedupe = (
-        "NOT EXISTS (SELECT 1 FROM directory_listings d WHERE d.run_id = ? AND d.listing_id = s.listing_id)"
+        "NOT EXISTS (SELECT 1 FROM listing_rows d WHERE d.run_id = ? AND d.listing_id = s.listing_id)"
         if seen
         else "true"
     )
+    shared = _shared_columns(con, source)
+    file_id = _add_listing_file(con, sha, source, shared)
+    row = {c: "NULL" if c in shared else template.format(f"s.{c}") for c, template in FILE_COLUMNS.items()}
     return _count_insert(
         con,
         f"""
-        INSERT INTO directory_listings
-        SELECT s.listing_id, ?, s.source_key, s.insurer, s.directory_kind, coalesce(s.role, 'audited'),
+        INSERT INTO listing_rows
+        SELECT s.listing_id, ?, s.source_key, s.insurer, {row['directory_kind']}, {row['role']},
                nullif(trim(s.npi), ''), s.provider_name, s.first_name, s.middle_name, s.last_name,
                s.credentials, s.practice_name, s.address, s.city, s.state, s.zip, s.phone,
                s.specialty, s.specialty_code, coalesce(s.accepting_status, 'unknown'), s.accepting_raw,
-               s.networks, s.plans, s.website, {ts('s.last_updated')}, s.source_url,
-               {ts('s.fetched_at')}, s.payload_sha256, s.raw, ?
+               s.networks, s.plans, s.website, {ts('s.last_updated')}, {row['source_url']},
+               {row['fetched_at']}, {row['payload_sha256']}, s.raw, NULL, {file_id}
         FROM {source} s
         WHERE ({where}) AND {dedupe}
         """,
-        [run_id, sha, *([run_id] if seen else [])],
+        [run_id, *([run_id] if seen else [])],
     )
 
 
@@ -326,7 +373,10 @@ def _insert_sources(con: duckdb.DuckDBPyConnection, run_id: str, sha: str, sourc
 
 
 TARGETS: dict[str, Target] = {
-    "listings": Target(_insert_listings, "directory_listings", _listings_may_skip),
+    "listings": Target(
+        _insert_listings, "listing_rows", _listings_may_skip,
+        of_file=lambda con, sha: f"file_id = {_file_id(con, sha)}",
+    ),
     "observations": Target(_insert_observations, "observation_records", _observations_may_skip),
     "evidence": Target(_insert_evidence, "evidence"),
     "quarantine": Target(_insert_quarantine, "quarantine"),
