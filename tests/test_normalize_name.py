@@ -88,6 +88,10 @@ def test_first_names_match(a, b, expected):
         ("J. Robert Smith", "Robert Smith", True),  # goes by his middle name
         ("Mary O'Neil", "MARY ONEIL", True),
         ("Mary O'Neil", "Mary O Neil", True),
+        # a hyphenated surname written with a space reads as middle + last; that middle is then part of the surname
+        ("Jane A. Smith-Lee, MD", "Jane Smith Lee", True),
+        ("Jane A. Smith-Lee, MD", "Jane B. Smith Lee", False),
+        ("Jane Smith Lee", "Jane B. Lee", False),
         ("Elizabeth Garcia-Lopez", "Liz Garcia Lopez", True),
         ("Elizabeth Garcia-Lopez", "Elizabeth Garcia", True),
         ("Dr. Smith", "John Smith", True),  # no first name on one side

@@ -530,6 +530,34 @@ _UNIT_GROUPS = {"FL": "level", "BLDG": "building", "BSMT": "level", "LBBY": "lev
                 "LOWR": "level"}
 
 
+_TENS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60, "SEVENTY": 70, "EIGHTY": 80, "NINETY": 90}
+_UNIT_ORDINALS = {"FIRST": 1, "SECOND": 2, "THIRD": 3, "FOURTH": 4, "FIFTH": 5, "SIXTH": 6, "SEVENTH": 7, "EIGHTH": 8,
+                  "NINTH": 9}
+# "TWENTY-FIRST" / "TWENTY FIRST" (the normalizer keeps compound ordinals as written), compared as 21
+_COMPOUND_ORDINAL = re.compile(rf"\b({'|'.join(_TENS)})[- ]?({'|'.join(_UNIT_ORDINALS)}|[1-9](?:ST|ND|RD|TH))\b")
+_TENS_ORDINAL = {"SIXTIETH": "60", "SEVENTIETH": "70", "EIGHTIETH": "80", "NINETIETH": "90"}
+# Street-name words left out or spelled in full on one side: "MLK JR BLVD" is "MARTIN LUTHER KING BLVD"
+_NAME_EXPANSIONS = {"MLK": ("MARTIN", "LUTHER", "KING")}
+_NAME_NOISE = {"JR", "JR."}
+
+
+def _compound_ordinals(street: str) -> str:
+    """Write compound ordinals as numbers ("TWENTY-FIRST AVE" -> "21 AVE") for comparison."""
+    def number(m: re.Match[str]) -> str:
+        """The compound ordinal's value."""
+        unit = m.group(2)
+        return str(_TENS[m.group(1)] + (_UNIT_ORDINALS[unit] if unit in _UNIT_ORDINALS else int(unit[0])))
+
+    return _COMPOUND_ORDINAL.sub(number, street)
+
+
+def _name_tokens(tokens: list[str]) -> list[str]:
+    """Street-name tokens with MLK spelled out and a "JR" dropped (kept when it is the whole name)."""
+    expanded = [part for t in tokens for part in _NAME_EXPANSIONS.get(t, (t,))]
+    kept = [t for t in expanded if t not in _NAME_NOISE]
+    return kept or expanded
+
+
 def _compare_token(token: str) -> str:
     """Comparison spelling of a street word: type words abbreviated, SAINT -> ST, ordinals bare (42ND -> 42)."""
     if len(token) <= 2:
@@ -537,13 +565,13 @@ def _compare_token(token: str) -> str:
     ordinal = _ORDINAL_NUMBER.match(token)
     if ordinal:
         return ordinal.group(1)
-    return _COMPARE_NAME_WORDS.get(token) or _suffixes().get(token, token)
+    return _COMPARE_NAME_WORDS.get(token) or _TENS_ORDINAL.get(token) or _suffixes().get(token, token)
 
 
 @lru_cache(maxsize=65_536)
 def _street_core(street: str) -> tuple[str, str, str, str]:
     """Split a normalized street into (predir, name, suffix, postdir), every type word abbreviated, for comparison."""
-    tokens = [_compare_token(t) for t in street.split()]
+    tokens = [_compare_token(t) for t in _compound_ordinals(street).split()]
     suffix_values = set(_suffixes().values())
     dirs = set(DIRECTIONALS.values())
     pre = post = suffix = ""
@@ -553,7 +581,7 @@ def _street_core(street: str) -> tuple[str, str, str, str]:
         suffix = tokens.pop()
     if len(tokens) >= 2 and tokens[0] in dirs:
         pre = tokens.pop(0)
-    return pre, " ".join(tokens), suffix, post
+    return pre, " ".join(_name_tokens(tokens)), suffix, post
 
 
 def _names_equal(a: str, b: str) -> bool:
@@ -591,8 +619,14 @@ def _unit_groups(unit: str) -> dict[str, tuple[str, ...]]:
         if token in designators:
             current = _UNIT_GROUPS.get(token, "room")
             continue
-        groups.setdefault(current, []).append(token)
+        groups.setdefault(current, []).append(_unit_id(token))
     return {k: tuple(v) for k, v in groups.items()}
+
+
+def _unit_id(token: str) -> str:
+    """A unit identifier as compared: "3-B" is "3B", "0200" is "200"."""
+    ident = token.replace("-", "")
+    return (ident.lstrip("0") or ident) if ident.isdigit() else ident
 
 
 def _units_match(a: str, b: str) -> bool:

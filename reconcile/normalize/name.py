@@ -293,11 +293,24 @@ def _last_names_match(a: str, b: str) -> bool:
     return len(big) > 1 and small <= big and all(len(p) > 2 for p in small)
 
 
-def _surnames(person: PersonName) -> tuple[str, ...]:
-    """The surname, plus middle+surname when the middle may be its first half ("Mary O Neil", "Ana de Souza")."""
+def _surnames(person: PersonName) -> tuple[tuple[str, str], ...]:
+    """(surname, middle left) readings: the surname, plus middle+surname when the middle may be its first half.
+
+    "Mary O Neil", "Ana de Souza", "Jane Smith Lee" (for "Jane Smith-Lee"): the middle word so taken is no
+    longer a middle name.
+    """
     if not person.middle:
-        return (person.last,)
-    return (person.last, f"{person.middle.split()[-1]} {person.last}")
+        return ((person.last, ""),)
+    *rest, last_middle = person.middle.split()
+    return ((person.last, person.middle), (f"{last_middle} {person.last}", " ".join(rest)))
+
+
+def _surname_pairs(a: PersonName, b: PersonName) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The matching (surname, middle left) readings of two names; one taking a middle word must match exactly."""
+    readings = [(x, y) for x in _surnames(a) for y in _surnames(b) if _last_names_match(x[0], y[0])]
+    plain = [(x, y) for x, y in readings if x[1] == a.middle and y[1] == b.middle]
+    exact = [(x, y) for x, y in readings if "".join(_name_parts(x[0])) == "".join(_name_parts(y[0]))]
+    return plain + [r for r in exact if r not in plain]
 
 
 def _middles_compatible(a: str, b: str) -> bool:
@@ -317,14 +330,15 @@ def person_names_match(a: str | PersonName | None, b: str | PersonName | None) -
     pa, pb = _as_person(a), _as_person(b)
     if pa is None or pb is None:
         return False
-    if not any(_last_names_match(x, y) for x in _surnames(pa) for y in _surnames(pb)):
+    middles = [(ma, mb) for (sa, ma), (sb, mb) in _surname_pairs(pa, pb)]
+    if not middles:
         return False
     if pa.suffix and pb.suffix and pa.suffix != pb.suffix:  # John Smith Jr and John Smith Sr are two doctors
         return False
     if not pa.first or not pb.first:
         return True
     if first_names_match(pa.first, pb.first):
-        return _middles_compatible(pa.middle, pb.middle)
+        return any(_middles_compatible(ma, mb) for ma, mb in middles)
     # "J. Robert Smith" goes by his middle name
     if len(fold_name(pa.first)) == 1 and pa.middle and first_names_match(pa.middle, pb.first):
         return True
