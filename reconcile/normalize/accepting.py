@@ -47,7 +47,8 @@ _ABOUT_PATIENTS = re.compile(r"accept|tak(?:e|ing)|patient|\bnew\b|\bopen\b|seei
 _EXISTING_ONLY = re.compile(
     r"\b(?:existing|established|current|returning|own)\s+(?:patients?|pts?|clients?|families|members)\b(?:\s+(?:and|&)\s+\w+)?\s+only\b"
     r"|\bonly\s+(?:accepting\s+|seeing\s+|taking\s+)?(?:existing|established|current|returning)\b"
-    r"|\b(?:existing|established|current)\s+(?:patients?|pts?)['’]?\s+(?:family|families|relatives)\b"
+    r"|\b(?:existing|established|current)\s+(?:patients?|pts?)['’]?\s+(?:(?:and|&)\s+(?:their\s+)?)?"
+    r"(?:family|families|relatives)\b"
 )
 _WAITLIST = re.compile(r"\bwait(?:ing)?[\s-]?list(?:ed)?\b|\bwait\s*list\b|\bwaitlist\b")
 _NEGATIVE = re.compile(
@@ -65,6 +66,7 @@ _LIMITED_WEAK = re.compile(r"\bonly\b|\bsome\b|\bselect(?:ed)?\b|\bcertain\b|\bd
 _LABEL_VALUE = re.compile(r".*(?::|\?|\||=|\s[-–—]\s)(.*)$")
 _POSITIVE = re.compile(
     r"\baccept(?:s|ing|ed)?\b|\btaking\b|\btakes\b|\bopen\b|\byes\b|\bwelcom(?:e|ed|ing)\b|\bavailable\b|\bseeing new\b|^y\b"
+    r"|\b(?:booking|scheduling|enrolling) new\b"
 )
 
 
