@@ -42,7 +42,10 @@ def stored_on_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 
 
 def test_values_every_row_shares_are_stored_once(tmp_path: Path, listing_record: dict) -> None:
-    """A QHP-like file (one URL, fetch time, payload hash): rows keep NULL, the view shows the values."""
+    """A QHP-like Parquet file (one URL, fetch time, payload hash): rows keep NULL, the view shows the values.
+
+    A JSON Lines file keeps them on its rows (finding out would parse it twice); the view shows the same.
+    """
     records = [dict(listing_record, listing_id=f"L{i}", directory_kind="qhp") for i in range(3)]
     for parquet in (False, True):
         con = connect(tmp_path / f"w{parquet}.duckdb")
@@ -52,7 +55,8 @@ def test_values_every_row_shares_are_stored_once(tmp_path: Path, listing_record:
         expected = ("qhp", "audited", listing_record["source_url"], datetime(2026, 11, 20, 10, 0),
                     listing_record["payload_sha256"], result.sha256)
         assert shown(con) == {f"L{i}": expected for i in range(3)}
-        assert set(stored_on_rows(con).values()) == {(None,) * len(FILE_COLUMNS)}
+        on_rows = expected[:-1] + (None,) if not parquet else (None,) * len(FILE_COLUMNS)
+        assert set(stored_on_rows(con).values()) == {on_rows}
         assert con.execute("SELECT count(*) FROM listing_files").fetchone()[0] == 1
         assert con.execute("SELECT source_url, fetched_at FROM listings WHERE listing_id = 'L2'").fetchone() == \
             (listing_record["source_url"], datetime(2026, 11, 20, 10, 0))
@@ -61,13 +65,13 @@ def test_values_every_row_shares_are_stored_once(tmp_path: Path, listing_record:
 def test_values_that_vary_stay_on_the_rows(tmp_path: Path, listing_record: dict) -> None:
     """A FHIR-like file (a URL and hash per page, a role on some rows only): those stay per row."""
     records = [
-        dict(listing_record, listing_id="L0", source_url="http://h/fhir?page=1", payload_sha256="a" * 64),
+        dict(listing_record, listing_id="L0", source_url="http://h/fhir?page=1", payload_sha256="a" * 64, role=None),
         dict(listing_record, listing_id="L1", source_url="http://h/fhir?page=2", payload_sha256=None,
              role="reference"),
-        dict(listing_record, listing_id="L2", source_url="http://h/fhir?page=2", payload_sha256="b" * 64),
+        dict(listing_record, listing_id="L2", source_url="http://h/fhir?page=2", payload_sha256="b" * 64, role=None),
     ]
     con = connect(tmp_path / "w.duckdb")
-    result = load_file(con, str(write_landing(tmp_path / "landing", records)), "listings")
+    result = load_file(con, str(write_landing(tmp_path / "landing", records, parquet=True)), "listings")
     when = datetime(2026, 11, 20, 10, 0)
     assert shown(con) == {
         "L0": ("fhir", "audited", "http://h/fhir?page=1", when, "a" * 64, result.sha256),
