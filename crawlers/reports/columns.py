@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["CANONICAL_COLUMNS", "ColumnMap", "map_headers", "normalize_header", "canonical_column"]
+__all__ = ["CANONICAL_COLUMNS", "ColumnMap", "map_headers", "normalize_header", "canonical_column",
+           "listed_column", "names_other_entity"]
 
 CANONICAL_COLUMNS = (
     "npi", "provider_name", "first_name", "middle_name", "last_name", "practice_name",
@@ -62,7 +63,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
                      "call status", "contact outcome", "contact result"),
     "correct_location": ("correct location", "location correct", "is this the provider s office",
                          "is this the providers office", "right office", "correct office", "office correct",
-                         "address correct", "address confirmed", "location confirmed", "correct number"),
+                         "address correct", "address confirmed", "location confirmed", "correct number",
+                         "correct address", "correct phone", "correct phone number", "phone correct",
+                         "address verified", "correct practice", "correct practice location"),
     "provider_at_location": ("provider at location", "provider practices here", "provider works here",
                              "provider at this location", "provider sees patients here", "practices at location",
                              "provider confirmed", "provider still at location", "works at location"),
@@ -104,23 +107,41 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(appointment|appt)\b", "first_appointment"),
         (r"\b(outcome|disposition|result)\b", "call_outcome"),
         (r"\b(reached|reachable|answered)\b", "reachable"),
+        (r"\b(provider|doctor|physician|clinician)\b.*\b(at|practices?|works?|sees?)\b.*\b(location|office|address|here)\b",
+         "provider_at_location"),
         (r"\b(insurers?|insurances?|plans?|payers?|carriers?)\b.*\baccepted\b|\baccepted\b.*\b(insurers?|plans?|payers?)\b",
          "insurers_accepted"),
         (r"\b(fax)\b", "__extra__"),
+        # Someone else's phone/address, and dates that are not the report's (birth, licence expiry, next due).
+        (r"\b(billing|mailing|remit|remittance|pay to|credentialing|correspondence|home|emergency|email|e mail|"
+         r"url|website|county|country|license|licence|licensure|dea|tax|tin|ssn|ext|extension)\b", "__extra__"),
+        (r"\b(birth|dob|expiration|expires?|expiry|due|effective|termination|term|hire|start|end|renewal|next|"
+         r"recredentialing)\b.*\b(date|on)\b|\bdate\b.*\b(birth|hire|expiration)\b", "__extra__"),
+        (r"\b(correct|verified|confirmed|accurate)\b.*\b(address|location|office|phone|number)\b|"
+         r"\b(address|location|office|phone|number)\b.*\b(correct|verified|confirmed|accurate)\b", "correct_location"),
         (r"\b(phone|telephone|dialed|dialled)\b", "phone"),
         (r"\bzip\b|\bpostal\b", "zip"),
+        (r"\b(attest\w*|call|survey|verif\w*|contact|report\w*)\b.*\b(date|time|on)\b", "reported_at"),
         (r"\b(date|reported|attested|timestamp)\b", "reported_at"),
-        (r"\b(practice|clinic|group|organization)\b.*\bname\b", "practice_name"),
+        (r"\b(address|addr|street|line)\s*2\b|\bsuite\b", "address2"),
+        (r"\b(address|addr|street)\b", "address"),
+        (r"\bcity\b", "city"),
+        (r"\bstate\b", "state"),
+        (r"\b(practice|clinic|group|organization|location|site|facility|office)\b.*\bname\b", "practice_name"),
         (r"\b(provider|physician|doctor|clinician)\b.*\bname\b", "provider_name"),
         (r"\bnotes?\b|\bcomments?\b", "caller_notes"),
     )
 )
 
 
+_ANSWER_HINT = re.compile(r"\s*[\(\[]\s*(?:y\s*/\s*n|yes\s*/\s*no|true\s*/\s*false|t\s*/\s*f)\s*[\)\]]\s*\??\s*$")
+
+
 @lru_cache(maxsize=4096)
 def normalize_header(header: str) -> str:
     """Casefold a header and reduce punctuation/spacing so 'Accepting New Patients?' == 'accepting_new_patients'."""
     text = header.replace("\ufeff", "").strip().casefold()
+    text = _ANSWER_HINT.sub("", text)  # "Correct Address? (Y/N)" names the same column as "Correct Address?"
     text = text.replace("#", " number ").replace("&", " and ")
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
@@ -141,10 +162,24 @@ def _classify(header: str) -> tuple[str | None, int]:
     for syn, target in _LOOKUP.items():
         if syn.replace(" ", "") == squashed:
             return target, _RANK[syn]
-    for pattern, target in _RULES:
-        if pattern.search(norm):
-            return (None if target == "__extra__" else target), _RULE_RANK
-    return None, _RULE_RANK
+    for index, (pattern, target) in enumerate(_RULES):
+        if pattern.search(norm):  # an earlier rule is more specific: it wins a column over a later one
+            return (None if target == "__extra__" else target), _RULE_RANK + index
+    return None, _RULE_RANK + len(_RULES)
+
+
+def listed_column(header: str) -> str | None:
+    """The canonical column a header names as a listed synonym ("Practice Name", "Call Date"), not by a rule."""
+    canon, rank = _classify(header)
+    return canon if rank < _RULE_RANK else None
+
+
+def names_other_entity(header: str) -> bool:
+    """True for a header a rule sets aside as another entity's (e.g. 'Group NPI', 'Billing NPI', 'Fax')."""
+    norm = normalize_header(header)
+    if not norm or norm in _LOOKUP or _classify(header)[0] is not None:
+        return False
+    return any(target == "__extra__" and pattern.search(norm) for pattern, target in _RULES)
 
 
 def canonical_column(header: str) -> str | None:

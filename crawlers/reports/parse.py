@@ -1,8 +1,9 @@
 """Read practice report files (CSV, JSON, JSON Lines, Excel .xlsx) into landing `observations` and `quarantine` records.
 
 Row numbers in quarantine records are the numbers a person sees when opening the file:
-CSV: spreadsheet rows, the header is row 1 and the first data row is row 2 (a quoted cell spanning several
-lines is still one row). JSON array / object-with-list: 1-based position in the list. JSON Lines: 1-based line
+CSV: spreadsheet rows, the header is row 1 and the first data row is row 2 unless title rows sit above the header
+(a quoted cell spanning several lines is still one row; an unclosed quote is not allowed to swallow the rows below).
+In every table format, title/group-label rows above the header, repeated headers and "Total" lines are not data. JSON array / object-with-list: 1-based position in the list. JSON Lines: 1-based line
 number in the file (blank lines count, as in an editor). Excel .xlsx: the sheet's row numbers as Excel shows them
 (the workbook's first visible sheet with a report header is read; title rows above the header are skipped).
 
@@ -18,6 +19,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawlers.landing import utcnow_iso
 from crawlers.reports import values as v
-from crawlers.reports.columns import ColumnMap, canonical_column, map_headers
+from crawlers.reports.columns import ColumnMap, canonical_column, listed_column, map_headers, names_other_entity
 from reconcile.normalize.address import normalize_address
 from reconcile.normalize.phone import normalize_phone, phone_key
 
@@ -47,6 +49,7 @@ _CONTRACT_SOURCE = {"npi", "provider_name", "first_name", "middle_name", "last_n
                     "address2", "city", "state", "zip", "phone", "accepting_new_patients", "insurers_accepted",
                     "insurers_not_accepted", "reachable", "call_outcome", "first_appointment", "reported_at",
                     "source", "providers"}
+_OUTCOMES_IN_REACHED_CELL = ("wrong_number", "voicemail", "disconnected", "transferred_unresolved", "not_at_location")
 _LIST_KEYS = ("reports", "rows", "records", "data", "results", "items", "observations", "calls", "entries")
 _MAX_REASONS_TEXT = 2000
 _ZIP_MAGIC = b"PK\x03\x04"  # .xlsx / .xlsm are ZIP archives
@@ -158,28 +161,103 @@ def _data_row(number: int, headers: list[str], cells: list[str], verbatim: str) 
     return RawRow(number, dict(zip(headers, cells)), verbatim)
 
 
+def _csv_header(text: str) -> tuple[str, int] | None:
+    """(delimiter, record index) of the report header within a CSV's first rows (title rows above skipped)."""
+    best: tuple[int, int, str] | None = None  # (-columns mapped, record index, delimiter)
+    for delimiter in (",", "\t", ";", "|"):
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            records = [[c.strip() for c in cells] for cells in itertools.islice(reader, _HEADER_SCAN_ROWS)]
+        except csv.Error:
+            continue
+        index = _pick_header(records)
+        if index is not None:
+            score = (-len(map_headers(records[index]).columns), index, delimiter)
+            best = score if best is None or score[:2] < best[:2] else best
+    return None if best is None else (best[2], best[1])
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Header names as row keys: a blank one becomes "column N", a repeated one "Phone (2)" (no value is lost)."""
+    keys: list[str] = []
+    for position, header in enumerate(headers, start=1):
+        key = header or f"column {position}"
+        count = 1
+        while key in keys:
+            count += 1
+            key = f"{header or f'column {position}'} ({count})"
+        keys.append(key)
+    return keys
+
+
+def _is_repeated_header(cells: list[str], headers: list[str]) -> bool:
+    """True for a data row that repeats the header (exports that print it again on every page)."""
+    return [c.strip().casefold() for c in _trimmed(cells)] == [h.casefold() for h in _trimmed(headers)]
+
+
+_SUMMARY = re.compile(r"^(?:grand\s+|sub\s*)?totals?\b|^(?:count|summary|average|avg)\b\s*:?", re.IGNORECASE)
+
+
+def _is_not_data(cells: list[str], headers: list[str]) -> bool:
+    """True for rows that are not reports: blank, the header repeated, or a totals line ("Total: 42 calls")."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if not filled or _is_repeated_header(cells, headers):
+        return True
+    return bool(_SUMMARY.match(filled[0])) and not any(re.search(r"\d{10}", c) for c in filled)
+
+
+def _split_line(line: str, delimiter: str) -> list[str]:
+    """The cells of one physical CSV line read on its own (an unclosed quote runs to the line's end)."""
+    try:
+        return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+    except csv.Error:
+        return line.rstrip("\r\n").split(delimiter)
+
+
+def _runaway_quote(lines: list[str], delimiter: str, width: int) -> bool:
+    """True when a "multi-line cell" is really an unclosed quote: a line inside it is a complete row of its own."""
+    return width >= 3 and any(len(_split_line(line, delimiter)) == width for line in lines[1:])
+
+
+def _line_row(number: int, line: str, delimiter: str, headers: list[str], shown: list[str]) -> Iterator[RawRow]:
+    """The data row of one physical line (none when it is blank or not data); a bad one names the unclosed quote."""
+    cells = _split_line(line, delimiter)
+    if _is_not_data(cells, shown):
+        return
+    row = _data_row(number, headers, cells, line.rstrip("\r\n"))
+    if row.error and '"' in line:
+        row.error = f'unclosed quote (") in this row: {row.error}'
+    yield row
+
+
 def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     """Headers and data rows of a CSV text; rows whose field count differs from the header carry an error."""
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         raise ReportFileError(f"{path}: empty file")
-    delimiter = _delimiter(lines[first])
+    found = _csv_header(text)
+    delimiter, header_index = found if found is not None else (_delimiter(lines[first]), None)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0  # spreadsheet row number of the record last read (a quoted multi-line cell is one row)
     try:
         headers: list[str] = []
         for headers in reader:
-            if any(cell.strip() for cell in headers):
+            number += 1
+            if (number - 1 == header_index) if header_index is not None else any(c.strip() for c in headers):
                 break
     except csv.Error as exc:
         raise ReportFileError(f"{path}: unreadable CSV header: {exc}") from None
-    headers = [h.strip() for h in headers]
+    shown = [h.strip() for h in headers]
+    headers = _unique_headers(shown)
     render = _row_writer(delimiter)
+    physical = io.StringIO(text, newline="").readlines()  # the lines as the reader counts them
 
     def rows() -> Iterator[RawRow]:
-        """Yield data rows numbered as a spreadsheet shows them (header = row 1)."""
-        number = 1 + first
+        """Yield data rows numbered as a spreadsheet shows them (header = row 1 when nothing is above it)."""
+        nonlocal number
         while True:
+            start = reader.line_num
             try:
                 cells = next(reader)
             except StopIteration:
@@ -188,25 +266,69 @@ def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
                 number += 1
                 yield RawRow(number, {}, "", f"unreadable CSV row: {exc}")
                 continue
+            spanned = physical[start:reader.line_num]
+            if len(spanned) > 1 and _runaway_quote(spanned, delimiter, len(headers)):
+                for line in spanned:  # an unclosed quote swallowed the rows below it: read each line on its own
+                    number += 1
+                    yield from _line_row(number, line, delimiter, headers, shown)
+                continue
             number += 1
-            if not any(c.strip() for c in cells):
+            if _is_not_data(cells, shown):
                 continue
             yield _data_row(number, headers, cells, render(cells))
 
     return headers, rows()
 
 
+def _flat_name(key: str, sub: str, taken: dict[str, Any]) -> str:
+    """Column name of a nested field: "provider name" when that names a column, else the field's own name if free."""
+    prefixed = f"{key} {sub}"
+    if listed_column(prefixed) or names_other_entity(prefixed):
+        return prefixed  # "practice name", "call date", "group npi" (kept apart from the provider's npi)
+    return sub if canonical_column(sub) and sub not in taken else prefixed
+
+
 def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
-    """Flatten one level of nested objects ({"address": {"city": ..}}) into report columns."""
+    """Flatten nested objects ({"provider": {"name": {"first": ..}}, "address": {"city": ..}}) into report columns."""
     flat: dict[str, Any] = {}
     for key, value in obj.items():
         if isinstance(value, dict):
-            for sub, inner in value.items():
-                name = sub if canonical_column(str(sub)) and sub not in obj else f"{key} {sub}"
-                flat.setdefault(name, inner)
+            for sub, inner in _flatten(value).items():
+                flat.setdefault(_flat_name(str(key), str(sub), {**obj, **flat}), inner)
         else:
             flat[key] = value
     return flat
+
+
+def _object_list(doc: dict[str, Any], depth: int = 0) -> list[Any] | None:
+    """The first list of objects in a JSON object or the objects inside it, preferring the usual names."""
+    lists = [(str(k).casefold(), val) for k, val in doc.items()
+             if isinstance(val, list) and val and all(isinstance(x, dict) for x in val[:20])]
+    for candidates in ([p for p in lists if p[0] in _LIST_KEYS], lists):
+        if candidates:
+            return candidates[0][1]
+    if depth >= 3:
+        return None
+    for val in doc.values():
+        found = _object_list(val, depth + 1) if isinstance(val, dict) else None
+        if found is not None:
+            return found
+    return None
+
+
+def _report_list(doc: Any) -> list[Any] | None:
+    """The list of report objects in a JSON document: the array itself, or the list of objects wrapped in objects
+    ({"results": [...]}, {"data": {"calls": [...]}}), else a top-level list; None when there is no list."""
+    if isinstance(doc, list):
+        return doc
+    if not isinstance(doc, dict):
+        return None
+    found = _object_list(doc)
+    if found is not None:
+        return found
+    lists = [(str(k).casefold(), val) for k, val in doc.items() if isinstance(val, list)]
+    preferred = [p for p in lists if p[0] in _LIST_KEYS]
+    return (preferred or lists)[0][1] if lists else None
 
 
 def _headers_of(objects: list[dict[str, Any]]) -> list[str]:
@@ -224,15 +346,9 @@ def _json_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    items: Any = doc
-    if isinstance(doc, dict):
-        lists = [(k, val) for k, val in doc.items() if isinstance(val, list)]
-        preferred = [pair for pair in lists if str(pair[0]).casefold() in _LIST_KEYS]
-        chosen = (preferred or lists)
-        if not chosen:
-            items = [doc]  # a single report object
-        else:
-            items = chosen[0][1]
+    items = _report_list(doc)
+    if items is None and isinstance(doc, dict):
+        items = [doc]  # a single report object
     if not isinstance(items, list):
         raise ReportFileError(f"{path}: expected a JSON array of report objects")
     parsed = [(i, _flatten(o) if isinstance(o, dict) else None, o) for i, o in enumerate(items, start=1)]
@@ -346,22 +462,38 @@ def _is_header(cells: list[str]) -> bool:
     return columns.has_any(*_IDENTIFYING) and len(columns.columns) >= 2
 
 
-def _find_header(rows: Iterator[tuple[int, list[str]]]) -> list[str] | None:
-    """Consume a sheet's rows up to its header row, skipping title and blank rows; None when there is none."""
-    for number, cells in rows:
-        if number > _HEADER_SCAN_ROWS:
-            return None
-        if _is_header(cells):
-            return cells
-    return None
+def _pick_header(rows: list[list[str]]) -> int | None:
+    """Index of the header among a table's first rows: the first row naming report columns, or a row right below
+    it naming more (under a merged group-label row such as "Provider | Location | Call"); None when there is none."""
+    found: int | None = None
+    for index, cells in enumerate(rows):
+        if not any(cells):
+            continue
+        if not _is_header(cells):
+            if found is not None:
+                break
+            continue
+        if found is not None and len(map_headers(cells).columns) <= len(map_headers(rows[found]).columns):
+            break
+        found = index
+    return found
 
 
-def _xlsx_data_rows(rows: Iterator[tuple[int, list[str]]], headers: list[str], workbook: Workbook) -> Iterator[RawRow]:
+def _find_header(rows: Iterator[tuple[int, list[str]]]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """Read a sheet's first rows and find its header (title, group-label and blank rows above are skipped):
+    (header cells, the rows already read after it); None when there is none."""
+    head = list(itertools.islice(rows, _HEADER_SCAN_ROWS))
+    index = _pick_header([cells for _, cells in head])
+    return None if index is None else (head[index][1], head[index + 1:])
+
+
+def _xlsx_data_rows(rows: Iterator[tuple[int, list[str]]], headers: list[str], shown: list[str],
+                    workbook: Workbook) -> Iterator[RawRow]:
     """Yield the non-empty rows after the header, numbered as Excel shows them; closes the workbook when done."""
     render = _row_writer(",")
     try:
         for number, cells in rows:
-            if cells:
+            if not _is_not_data(cells, shown):
                 padded = cells + [""] * (len(headers) - len(cells))  # empty cells at a row's end are not stored
                 yield _data_row(number, headers, padded, render(cells))
     finally:
@@ -374,9 +506,11 @@ def _xlsx_rows(data: bytes, path: str) -> tuple[list[str], Iterator[RawRow]]:
     visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
     for sheet in visible:
         rows = _sheet_rows(sheet, path)
-        headers = _find_header(rows)
-        if headers is not None:
-            return headers, _xlsx_data_rows(rows, headers, workbook)
+        found = _find_header(rows)
+        if found is not None:
+            shown, after = found
+            headers = _unique_headers(shown)
+            return headers, _xlsx_data_rows(itertools.chain(after, rows), headers, shown, workbook)
         rows.close()
     workbook.close()
     names = ", ".join(sheet.title for sheet in visible) or "none"
@@ -470,14 +604,43 @@ def _iso(moment: dt.date | dt.datetime) -> str:
     return moment.isoformat()
 
 
+def _person_name(item: Any) -> Any:
+    """A person in a JSON list: the item itself, or an object's name ({"name": ..} or {"first": .., "last": ..})."""
+    if not isinstance(item, dict):
+        return item
+    flat = _flatten(item)
+    columns = map_headers(list(flat))
+    full = columns.get(flat, "provider_name")
+    if not v.is_blank(full) and not isinstance(full, (dict, list)):
+        return full
+    parts = [columns.get(flat, name) for name in ("first_name", "middle_name", "last_name")]
+    return " ".join(str(p) for p in parts if not v.is_blank(p)) or None
+
+
 def _names(value: Any) -> list[str]:
     """Provider names listed in one cell: split on ; | and newlines (commas belong to "Last, First")."""
-    if isinstance(value, list):
-        return [n for n in (_str(x) for x in value) if n]
+    if isinstance(value, list):  # ["Amy Chen", ...] or [{"name": "Amy Chen", "npi": ...}, ...]
+        return [n for n in (_str(_person_name(x)) for x in value) if n]
     text = _str(value)
     if text is None:
         return []
     return [n.strip() for n in re.split(r"[;|\n]+", str(value)) if n.strip()]
+
+
+def _accepts_plan(value: Any) -> tuple[bool | None, list[str]]:
+    """(yes/no, plans named) of an "accepts plan" cell: Y/N, or the accepted plan's name ("Plan accepted: Aetna")."""
+    try:
+        return v.parse_bool(value), []
+    except ValueError:
+        return None, v.split_insurers(value)
+
+
+def _first_appointment(value: Any, reported: dt.date) -> dt.date | None:
+    """The first appointment offered; None when the cell says none or is free text (kept verbatim in raw)."""
+    try:
+        return v.parse_first_appointment(value, reported)
+    except ValueError:
+        return None  # "call back in January" must not cost the row its accepting status
 
 
 def row_to_observation(
@@ -522,10 +685,14 @@ def row_to_observation(
 
     outcome_text = get("call_outcome")
     outcome = v.parse_call_outcome(outcome_text)
-    reachable = v.parse_bool(get("reachable"))
+    reach_cell = get("reachable")
+    reachable = v.parse_reachable(reach_cell)
+    if outcome is None and isinstance(reach_cell, str):  # "Reached?" answered "Wrong number" or "No - VM"
+        hinted = v.parse_call_outcome(reach_cell)
+        outcome = hinted if hinted in _OUTCOMES_IN_REACHED_CELL else None
     correct_location = v.parse_bool(get("correct_location"))
     at_location = v.parse_bool(get("provider_at_location"))
-    accepts_plan = v.parse_bool(get("accepts_plan"))
+    accepts_plan, plans_named = _accepts_plan(get("accepts_plan"))
     if reachable is True and outcome in ("no_answer", "voicemail", "disconnected"):
         raise ValueError(f"reachable=yes contradicts call outcome {outcome}")
     if reachable is False and outcome == "reached":
@@ -540,11 +707,12 @@ def row_to_observation(
     accepting = v.report_accepting(accepting_raw)
     accepted = v.split_insurers(get("insurers_accepted"))
     refused = v.split_insurers(get("insurers_not_accepted"))
+    accepted += [name for name in plans_named if name not in accepted]
     if insurer and accepts_plan is True and insurer not in accepted:
         accepted.append(insurer)
     if insurer and accepts_plan is False and insurer not in refused:
         refused.append(insurer)
-    first_appt = v.parse_first_appointment(get("first_appointment"), reported_day)
+    first_appt = _first_appointment(get("first_appointment"), reported_day)
 
     providers = _names(get("providers"))
     departed: list[str] = []
@@ -559,6 +727,7 @@ def row_to_observation(
         "provider_at_location": at_location, "accepts_plan": accepts_plan,
         "caller_notes": _str(get("caller_notes")),
         "accepting_raw": _str(accepting_raw), "call_outcome_raw": _str(outcome_text),
+        "first_appointment_raw": _str(get("first_appointment")) if first_appt is None else None,
         "phone_raw": phone_text if phone_text and phone_text != phone else None,
         "phone_valid": (phone is not None) if phone_text else None,
         "file": path, "row": raw.row,

@@ -14,7 +14,7 @@ from reconcile.normalize.accepting import normalize_accepting
 from reconcile.normalize.npi import clean_npi, is_valid_npi
 
 __all__ = [
-    "CALL_OUTCOMES", "SOURCES", "is_blank", "parse_npi", "parse_datetime", "parse_date", "parse_bool",
+    "CALL_OUTCOMES", "SOURCES", "is_blank", "parse_npi", "parse_datetime", "parse_date", "parse_bool", "parse_reachable",
     "split_insurers", "report_accepting", "parse_call_outcome", "outcome_reachable", "parse_first_appointment",
     "parse_source",
 ]
@@ -45,11 +45,28 @@ def _text(value: object) -> str:
 # --- NPI -----------------------------------------------------------------------------------------------------
 
 
+_TEXT_MARK = re.compile(r"^\s*(?:'|=\s*\"(.*)\"\s*$)")  # '1234567893 and ="1234567893": Excel's "keep as text"
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d{1,2}")
+
+
+def _spreadsheet_number(text: str) -> str:
+    """Undo spreadsheet wrappers around a number: a leading apostrophe, ="...", or 1.23456789E+09 notation."""
+    text = text.strip()
+    match = _TEXT_MARK.match(text)
+    if match:
+        text = (match.group(1) if match.group(1) is not None else text[match.end():]).strip()
+    if _SCIENTIFIC.fullmatch(text):
+        number = float(text)
+        return str(int(number)) if number.is_integer() else text
+    return text
+
+
 def parse_npi(value: object) -> str | None:
     """Return a valid 10-digit NPI (Luhn check with the 80840 prefix), None when blank; raise on a bad one."""
     if is_blank(value):
         return None
-    npi = clean_npi(value if isinstance(value, (str, int, float)) else str(value))
+    cell = _spreadsheet_number(value) if isinstance(value, str) else value
+    npi = clean_npi(cell if isinstance(cell, (str, int, float)) else str(cell))
     if npi is None:
         raise ValueError(f"invalid NPI {_text(value)!r} (not 10 digits)")
     if not is_valid_npi(npi):
@@ -62,16 +79,18 @@ def parse_npi(value: object) -> str | None:
 _DATE_FORMATS = (
     "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d",
     "%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y", "%b %d", "%B %d", "%a %b %d %Y", "%A %B %d %Y",
-    "%d-%b-%Y", "%d-%b-%y", "%b-%d-%Y", "%m/%d", "%m-%d",
+    "%d-%b-%Y", "%d-%b-%y", "%b-%d-%Y", "%m/%d", "%m-%d", "%Y-%m-%d",
 )
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%I %p", "%I:%M%p", "%I%p")
 _ORDINAL = re.compile(r"(?<=\d)(st|nd|rd|th)\b", re.IGNORECASE)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_WEEKDAY = re.compile(r"^\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s+", re.IGNORECASE)  # "Tue 11/3/2026"
 
 
 def _clean_date_text(text: str) -> str:
     """Drop commas, ordinals ("25th") and weekday commas so strptime formats stay few."""
     text = _ORDINAL.sub("", text.replace(",", " ").replace("Sept ", "Sep "))
+    text = _WEEKDAY.sub("", text) if _WEEKDAY.match(text) and re.search(r"\d[/.-]\d", text) else text
     return " ".join(text.split())
 
 
@@ -94,7 +113,7 @@ def _parse_datetime_text(text: str, default_year: int | None) -> dt.datetime | d
     if re.fullmatch(r"\d{5}(\.\d+)?", text):  # Excel serial date
         serial = float(text)
         if 20_000 <= serial <= 80_000:
-            moment = dt.datetime.combine(_EXCEL_EPOCH, dt.time()) + dt.timedelta(days=serial)
+            moment = dt.datetime.combine(_EXCEL_EPOCH, dt.time()) + dt.timedelta(seconds=round(serial * 86_400))
             return moment if serial % 1 else moment.date()
     date_text, time_text = _split_time(_clean_date_text(text))
     day: dt.date | None = None
@@ -152,9 +171,12 @@ def parse_date(value: object, default_year: int | None = None) -> dt.date | None
 # --- booleans ------------------------------------------------------------------------------------------------
 
 _TRUE = {"true", "t", "yes", "y", "1", "x", "✓", "✔", "reached", "answered", "correct", "confirmed", "ok",
-         "yes confirmed", "in network", "accepts", "accepted", "takes", "1.0"}
+         "yes confirmed", "in network", "accepts", "accepted", "takes", "1.0", "yeah", "yep"}
+_UNSURE = re.compile(r"^(?:not sure|unsure|uncertain|unknown|unclear|dk|don'?t know|do not know|unverified|"
+                     r"not verified|not applicable|n/?a)\b")
 _FALSE = {"false", "f", "no", "n", "0", "not reached", "unreached", "unreachable", "incorrect", "wrong",
-          "not confirmed", "out of network", "does not accept", "doesn't accept", "not accepted", "0.0"}
+          "not confirmed", "out of network", "does not accept", "doesn't accept", "not accepted", "0.0", "nope",
+          "✗", "✘", "×"}
 
 
 def parse_bool(value: object) -> bool | None:
@@ -165,17 +187,36 @@ def parse_bool(value: object) -> bool | None:
         return None
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
-    text = _text(value).casefold().strip(" .!")
+    text = _text(value).casefold().strip(" .!*")
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
     first = re.split(r"[\s,;:(\-]+", text, maxsplit=1)[0]
-    if first in {"yes", "y", "true"}:
+    if first in {"yes", "y", "true", "correct", "verified", "confirmed"}:
         return True
-    if first in {"no", "n", "false"}:
+    if first in {"no", "n", "false", "incorrect", "wrong"}:
         return False
+    if _UNSURE.match(text) or _REPORT_UNKNOWN.search(text):
+        return None  # "not sure", "unable to verify", "didn't ask": no answer, not a bad row
     raise ValueError(f"not a yes/no value: {_text(value)!r}")
+
+
+_NEGATED_REACH = re.compile(r"\b(?:not|never|unable to|could ?n[o']?t|can'?t|cannot|did ?n[o']?t|not able to)\s+"
+                            r"(?:be\s+)?(?:reach|connect|get through|answer)", re.IGNORECASE)
+
+
+def parse_reachable(value: object) -> bool | None:
+    """Parse a "reached?" cell: yes/no, "could not reach", or an outcome written there ("Left VM", "Wrong #")."""
+    if isinstance(value, str) and _NEGATED_REACH.search(value):
+        return False
+    try:
+        return parse_bool(value)
+    except ValueError:
+        outcome = parse_call_outcome(value)
+        if outcome is None:
+            raise
+        return outcome_reachable(outcome)
 
 
 # --- insurer lists -------------------------------------------------------------------------------------------
@@ -242,6 +283,8 @@ def _report_accepting_text(text: str) -> str:
     """Cached core of report_accepting for one distinct string."""
     if _REPORT_UNKNOWN.search(text):
         return "unknown"
+    if re.fullmatch(r"[01]\.0+", text):  # a yes/no column saved as numbers by a spreadsheet
+        return "accepting" if text.startswith("1") else "not_accepting"
     base = normalize_accepting(text)
     if base == "unknown" and _REPORT_WAIT.search(text) and not _POSITIVE_WORD.search(text):
         return "waitlist"
@@ -273,7 +316,8 @@ _OUTCOME_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for p, outcome in (
         (r"^(?:reached|wrong_number|no_answer|voicemail|disconnected|transferred_unresolved|not_at_location)$", ""),
         (r"\bdisconnect|\bnot in service\b|\bno longer in service\b|\bout of service\b|\bnon[- ]?working\b|"
-         r"\bnot a working\b|\binvalid number\b|\bfast busy\b|\bintercept\b|\bcannot be completed\b", "disconnected"),
+         r"\bnot a working\b|\binvalid (?:phone|number|#)|\bnumber (?:is )?(?:not valid|invalid)\b|\bnot a valid (?:phone|number)\b|"
+         r"\bfast busy\b|\bintercept\b|\bcannot be completed\b", "disconnected"),
         (r"\bwrong (?:number|no\b|#|office|practice|person)|\bwrong\s*#|\bnot (?:the|a) (?:medical|doctor'?s?|"
          r"provider'?s?) office\b|\b(?:residence|residential|personal (?:cell|phone)|fax (?:machine|tone|line))\b|"
          r"\bdifferent (?:business|practice|office)\b", "wrong_number"),
@@ -281,13 +325,19 @@ _OUTCOME_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\b(?:no longer|doesn'?t|does not|never) (?:work|practice|see patients)s? (?:here|there|at)\b|"
          r"\b(?:has |have |had )?left (?:the |this |our )?(?:practice|office|group|clinic|location)\b|"
          r"\b(?:retired|moved|deceased|relocated|no longer with)\b|\bnot (?:affiliated|associated)\b|\bno such (?:provider|doctor)\b|"
-         r"\bnever heard of\b|\bunknown provider\b|\bnot at location\b|\bnot here\b", "not_at_location"),
+         r"\bnever heard of\b|\bunknown provider\b|\bnot at location\b|\bnot here\b|"
+         r"\bno longer (?:there|here|at|with|practicing|seeing patients)\b|\b(?:closed|shut) (?:permanently|down)\b|"
+         r"\bpermanently closed\b|\bout of business\b|\bno longer (?:open|in business|operating)\b", "not_at_location"),
         (r"\bvoice ?mail|\bvm\b|\bmessage\b|\bmachine\b|\bmailbox\b|\bafter[- ]hours recording\b", "voicemail"),
         (r"\btransfer|\bon hold\b|\bhold\b.*\b(?:min|hung|drop)|\bhung up\b|\bcall dropped\b|\bdropped\b|"
          r"\bcall ?back\b.*\bnever\b|\bnever called back\b|\bunresolved\b|\bphone tree\b|\bmenu\b|\bivr\b|"
          r"\bcould ?n[o']?t get\b|\bnot resolved\b", "transferred_unresolved"),
         (r"\bno answer\b|\bnot answered\b|\bunanswered\b|\bno one answered\b|\bnobody answered\b|\brang\b|"
-         r"\bring(?:s|ing)?\b.*\b(?:no|out)\b|\bbusy\b|\bno response\b|\bno pick ?up\b|\bdid ?n[o']?t answer\b", "no_answer"),
+         r"\bring(?:s|ing)?\b.*\b(?:no|out)\b|\bbusy\b|\bno response\b|\bno pick ?up\b|\bdid ?n[o']?t answer\b|"
+         r"\b(?:nobody|no one|never) pick(?:ed|s)? up\b", "no_answer"),
+        # A negated success ("not reached", "unable to reach", "unsuccessful") is a failed call, not a reached one.
+        (r"\b(?:not|never|unable to|could ?n[o']?t|can'?t|cannot|did ?n[o']?t)\s+(?:be\s+)?(?:reach|connect|complete|"
+         r"successful|answer)|\bunsuccessful\b|\bno contact\b|\bnot contacted\b", "no_answer"),
         (r"\breached\b|\bspoke\b|\bspoken\b|\btalked\b|\banswered\b|\bconnected\b|\bsuccess|\bcompleted?\b|"
          r"\bconfirmed\b|\bverified\b|\breceptionist\b|\bfront desk\b|\bstaff\b|\boffice manager\b|\blive person\b|"
          r"\bcontact(?:ed)? made\b|^ok$|^yes$", "reached"),
@@ -337,6 +387,7 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
 _UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30, "mo": 30, "year": 365, "yr": 365}
 _NO_APPOINTMENT = re.compile(r"\bnone\b|\bno (?:appointments?|appts?|availability|openings?)\b|\bnot offered\b|"
                              r"\bnot scheduling\b|\bno dates?\b", re.IGNORECASE)
+_YES_NO = re.compile(r"^\s*(?:y|n|yes|no|true|false)\b(?!\s*\d)", re.IGNORECASE)
 _TODAY = re.compile(r"^(?:today|same[- ]day)$", re.IGNORECASE)
 _TOMORROW = re.compile(r"^(?:tomorrow|next day)$", re.IGNORECASE)
 
@@ -345,6 +396,8 @@ def parse_first_appointment(value: object, reported: dt.date | None) -> dt.date 
     """The first appointment date offered: a date, or "in 3 weeks" / "tomorrow" counted from the report date."""
     if is_blank(value) or (isinstance(value, str) and _NO_APPOINTMENT.search(value)):
         return None
+    if isinstance(value, bool) or (isinstance(value, str) and _YES_NO.match(value)):
+        return None  # "Appt Avail (Y/N)": whether one was offered, not when
     text = _text(value) if not isinstance(value, (dt.date, dt.datetime)) else ""
     if reported is not None and text:
         if _TODAY.match(text):

@@ -50,6 +50,14 @@ _EXISTING_ONLY = re.compile(
     r"|\b(?:existing|established|current)\s+(?:patients?|pts?)['’]?\s+(?:(?:and|&)\s+(?:their\s+)?)?"
     r"(?:family|families|relatives)\b"
 )
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
+          r"|nov(?:ember)?|dec(?:ember)?)\b")  # whole month names only: "in Marion" is a place
+# Not taking new patients now: "stopped accepting", "will accept new patients in January" (read as accepting before).
+_NOT_NOW = re.compile(
+    r"\b(?:stopped|quit|ceased|discontinued|paused|suspended)\s+(?:accepting|taking|seeing)\b|"
+    rf"\b(?:accept|tak)\w*(?:\s+new)?(?:\s+(?:patients?|pts?))?(?:\s+again)?\s+(?:after|starting|beginning|from|in)\s+"
+    rf"(?:{_MONTH}|next (?:year|month))"
+)
 _WAITLIST = re.compile(r"\bwait(?:ing)?[\s-]?list(?:ed)?\b|\bwait\s*list\b|\bwaitlist\b")
 _NEGATIVE = re.compile(
     r"\b(?:not|no longer|isn'?t|aren'?t|cannot|can'?t|unable to|won'?t|don'?t|doesn'?t|never)\b"
@@ -103,7 +111,7 @@ def _normalize_text(text: str) -> str:
         return "existing_only"
     if _WAITLIST.search(t):
         return "waitlist"
-    if _NEGATIVE.search(t):
+    if _NEGATIVE.search(t) or _NOT_NOW.search(t):
         return "not_accepting"
     if _LIMITED_STRONG.search(t) or (_LIMITED_WEAK.search(t) and _POSITIVE.search(t)):
         return "limited"
