@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import usaddress
 
@@ -16,12 +17,12 @@ try:  # the shared normalizer when present; phonenumbers' matcher otherwise
 except ImportError:  # pragma: no cover - depends on the reconcile package's progress
     _find_phones = None
 
-__all__ = ["ContactClaim", "find_phone_claims", "find_address_claims", "phones_in_text"]
+__all__ = ["ContactClaim", "find_phone_claims", "find_address_claims", "map_link_addresses", "phones_in_text"]
 
 _EXCLUDE_LABEL = re.compile(
     r"\b(?:fax|facsimile|f|billing|bills?|formerly|former|old|previous(?:ly)?|no\s+longer|used\s+to\s+be|changed\s+from|"
     r"tty|tdd|pharmacy|hospital|poison|crisis|suicide|lab(?:oratory)?\s+(?:corp|quest)|insurance\s+company|member\s+services|"
-    r"moved\s+from|prior|outdated|disconnected)\b\s*[:#.\-]?\s*$|\b(?:fax|billing|formerly|former|old|previous(?:ly)?|no\s+longer)\b",
+    r"moved\s+from|prior|outdated|disconnected|after[-\s]?hours(?:\s+(?:line|number|calls?|service))?|answering\s+service)\b\s*[:#.\-]?\s*$|\b(?:fax|billing|formerly|former|old|previous(?:ly)?|no\s+longer)\b",
     re.IGNORECASE,
 )
 _AFTER_EXCLUDE = re.compile(
@@ -77,6 +78,14 @@ def _line_of(text: str, start: int, end: int) -> str:
     return text[left : right if right != -1 else len(text)]
 
 
+def _label_block_excludes(blocks: Sequence[Block], index: int) -> bool:
+    """True when the block before a bare number is a short 'Fax' / 'Billing' label (dt/dd pairs, one-line-per-<p> cards)."""
+    if index == 0:
+        return False
+    label = blocks[index - 1].text.strip()
+    return len(label.split()) <= 4 and not re.search(r"\d{3}", label) and bool(_EXCLUDE_LABEL.search(label))
+
+
 def find_phone_claims(blocks: Sequence[Block]) -> list[ContactClaim]:
     """Current practice phone numbers, skipping fax, billing, 'formerly'/'old' and other-organization numbers."""
     claims: list[ContactClaim] = []
@@ -94,6 +103,8 @@ def find_phone_claims(blocks: Sequence[Block]) -> list[ContactClaim]:
             after = text[end : end + 20]
             previous_end = end
             if _EXCLUDE_LABEL.search(before) or _AFTER_EXCLUDE.match(after):
+                continue
+            if not text[line_start:start].strip() and _label_block_excludes(blocks, index):
                 continue
             if block.tag in ("td", "th") and block.row:
                 row_label = " ".join(b.text for b in blocks if b.row == block.row and b is not block)
@@ -126,15 +137,21 @@ def _addresses_in(text: str) -> tuple[tuple[str, int], ...]:
         window_start = max(taken_to, end - 160)
         window = flat[window_start:end]
         stops = [m.end() - 1 for m in _SENTENCE_END.finditer(window)]
-        cut = max([window.rfind(": "), window.rfind("|"), window.rfind(" - "), window.rfind("•"), *stops])
-        base = window_start + (cut + 1 if cut >= 0 else 0)
-        for start_match in _STREET_START.finditer(flat, base, end):
-            candidate = flat[start_match.start() : end].strip(" ,")
-            if _parse_ok(candidate):
-                found.append((candidate, start_match.start()))
+        separators = [window.rfind(": "), window.rfind(" - "), window.rfind("•"), *stops]
+        # A "|" usually ends the previous item, but footers also write "12 Main St | Springfield, IL 62701".
+        for cut in (max([window.rfind("|"), *separators]), max(separators)):
+            base = window_start + (cut + 1 if cut >= 0 else 0)
+            hit = next((m.start() for m in _STREET_START.finditer(flat, base, end) if _parse_ok(_unpipe(flat[m.start() : end]))), None)
+            if hit is not None:
+                found.append((_unpipe(flat[hit:end]), hit))
                 taken_to = end
                 break
     return tuple(found)
+
+
+def _unpipe(candidate: str) -> str:
+    """An address candidate with ' | ' separators read as commas, trimmed of edge punctuation."""
+    return re.sub(r"\s*\|\s*", ", ", candidate).strip(" ,")
 
 
 def find_address_claims(blocks: Sequence[Block]) -> list[ContactClaim]:
@@ -145,11 +162,58 @@ def find_address_claims(blocks: Sequence[Block]) -> list[ContactClaim]:
             continue
         if re.search(r"\b(?:billing|mailing|remit)\b", block.heading, re.IGNORECASE):
             continue
-        flat = re.sub(r"\s*\n\s*", ", ", block.text)
-        for address, start in _addresses_in(block.text):
-            before = flat[max(0, start - 60) : start]
+        text = block.text
+        found = _addresses_in(text)
+        if not found:
+            text = _with_lines_before(blocks, index)
+            found = _addresses_in(text) if text != block.text else ()
+        flat = re.sub(r"\s*\n\s*", ", ", text)
+        previous_end = 0
+        for address, start in found:
+            before = flat[max(0, previous_end, start - 60) : start]
+            previous_end = start + len(address)
             sentence_start = max(before.rfind(". "), before.rfind("\n"))
             if _ADDRESS_EXCLUDE.search(before[sentence_start + 1 :] if sentence_start >= 0 else before):
                 continue
-            claims.append(ContactClaim("address", address, block.text.replace("\n", ", "), 0.85, index))
+            claims.append(ContactClaim("address", address, text.replace("\n", ", "), 0.85, index))
     return claims
+
+
+def _with_lines_before(blocks: Sequence[Block], index: int) -> str:
+    """A block's text preceded by up to three short blocks before it: page builders put each address line in its own <p>."""
+    lines = [blocks[index].text]
+    for k in range(index - 1, max(-1, index - 4), -1):
+        previous = blocks[k].text
+        if len(previous) > 60 or "\n" in previous or re.search(r"\d{5}", previous):
+            break
+        lines.insert(0, previous)
+        if _STREET_START.match(previous):
+            label = blocks[k - 1].text if k else ""
+            if label.rstrip().endswith(":") and len(label) <= 40:  # "Mailing address:" on its own line
+                lines.insert(0, label)
+            break
+    return "\n".join(lines)
+
+
+_MAP_URL = re.compile(
+    r"""https?://(?:www\.|maps\.)?google\.[a-z.]+/maps[^"'\s<>]*|https?://maps\.google\.[a-z.]+/[^"'\s<>]*|https?://maps\.apple\.com/[^"'\s<>]*""",
+    re.IGNORECASE,
+)
+
+
+def map_link_addresses(html: str) -> list[str]:
+    """Street addresses written into Google/Apple Maps links and embeds (q=, daddr=, destination=, /place/...)."""
+    found: list[str] = []
+    for raw in _MAP_URL.findall(html):
+        parts = urlsplit(raw.replace("&amp;", "&"))
+        query = parse_qs(parts.query)
+        values = [v for key in ("q", "query", "daddr", "destination", "address") for v in query.get(key, [])]
+        place = re.search(r"/maps/(?:place|search|dir/[^/]*)/([^/@?]+)", parts.path)
+        if place:
+            values.append(unquote_plus(place.group(1)))
+        values += [unquote_plus(v) for pb in query.get("pb", []) for v in re.findall(r"!2s([^!]+)", pb)]
+        for value in values:
+            for address, _start in _addresses_in(re.sub(r"\s+", " ", value).strip()):
+                if address not in found:
+                    found.append(address)
+    return found

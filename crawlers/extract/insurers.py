@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from crawlers.extract.gazetteer import CASE_SENSITIVE, INSURERS, US_STATES
+from crawlers.extract.providers import find_names
 from crawlers.extract.status import NEW_PATIENTS, THIRD_PARTY
 from crawlers.extract.text import Block, split_sentences
 
@@ -16,14 +17,16 @@ __all__ = ["InsurerMention", "InsurerClaim", "InsurerFinder", "find_insurer_clai
 _ACC = re.compile(
     r"\b(?:accept\w*|take|takes|taking|in[- ]?network|participat\w*|contracted|credentialed|paneled|work(?:s|ing)?\s+with|"
     r"bill(?:s|ing)?|file\s+claims|filing|covered|cover|preferred\s+provider|provider\s+for|welcome[sd]?|honou?r|"
-    r"in-?plan|network\s+provider|are\s+in\s+network|remain\s+in|serv(?:e|es|ing)\s+(?:members|patients|enrollees)\s+(?:of|with|covered))\b",
+    r"in-?plan|network\s+provider|are\s+in\s+network|remain\s+in|serv(?:e|es|ing)\s+(?:members|patients|enrollees)\s+(?:of|with|covered)|"
+    r"acept(?:amos|a|an|ando|ados?|amos)|trabajamos\s+con)\b",
     re.IGNORECASE,
 )
 _NEG = re.compile(
     r"\b(?:not|no\s+longer|never|unable|cannot|can't|don't|doesn't|won't|out[- ]of[- ]network|out\s+of\s+network|"
     r"non[- ]?participating|non[- ]?contracted|non[- ]?network|terminat\w+|discontinu\w+|dropped|exclud\w+|leaving|"
     r"ended\s+(?:our|its|the|their)\s+(?:contract|participation|agreement|relationship)|"
-    r"left\s+(?:the\s+)?(?:\w+\s+)?network|opted\s+out)\b|✗|✘|×|❌",
+    r"left\s+(?:the\s+)?(?:\w+\s+)?network|opted\s+out)\b|✗|✘|×|❌|"
+    r"\b(?:no|ya\s+no)\s+(?:\w+\s+)?(?:acept\w*|trabajamos|participamos|estamos\s+(?:en|dentro\s+de)\s+la\s+red)\b|\bfuera\s+de\s+(?:la\s+)?red\b",
     re.IGNORECASE,
 )
 _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception\s+of|but\s+not)\b", re.IGNORECASE)
@@ -34,14 +37,15 @@ _INSTRUCTION = re.compile(
 )
 _WE = re.compile(r"\b(?:we|our\s+(?:practice|office|clinic|providers?|physicians?|doctors?)|is\s+accepted|are\s+accepted|accepted\s+here|still\s+covered)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"\s*(?:;|,?\s+\bbut\b(?!\s+not\b)|,?\s+\bhowever\b,?|,?\s+\bwhile\b|,?\s+\bwhereas\b)\s*", re.IGNORECASE)
-_INSURANCE_HEADING = re.compile(r"\b(?:insurance|insurances|insurers?|plans?|networks?|payers?|payors?|carriers?|coverage|accepted|we\s+accept|participat\w*)\b", re.IGNORECASE)
+_INSURANCE_HEADING = re.compile(r"\b(?:seguros?|aseguradoras?|insurance|insurances|insurers?|plans?|networks?|payers?|payors?|carriers?|coverage|accepted|we\s+accept|participat\w*)\b", re.IGNORECASE)
 _NP_NEGATION = re.compile(rf"\b(?:not|no\s+longer|unable\s+to|cannot|never)\s+(?:\w+\s+){{0,3}}?{NEW_PATIENTS}", re.IGNORECASE)
 _MARK_YES = re.compile(r"^(?:✓|✔|☑|✅|yes|y|accepted|accepting|in[- ]network|participating|contracted|covered|x)$", re.IGNORECASE)
 _MARK_NO = re.compile(r"^(?:✗|✘|×|❌|no|n|not\s+accepted|out[- ]of[- ]network|non[- ]participating|not\s+contracted|—|-)$", re.IGNORECASE)
 _ITEM_STOP = re.compile(
     r"\b(?:please|call|bring|card|visit|contact|list|more|others?|most|all|many|self[- ]?pay|cash|checks?|credit|debit|"
     r"we|our|your|you|if|not\s+listed|questions?|ask|and\s+more|etc|hsa|fsa|payment|financing|sliding|fee|discount|"
-    r"click|here|download|form|policy|copay|deductible|medical\s+records)\b",
+    r"click|here|download|form|policy|copay|deductible|medical\s+records|"
+    r"patients?|team|home|about|services|hours|locations?|blog|news|faqs?|resources|appointments?)\b",
     re.IGNORECASE,
 )
 
@@ -163,13 +167,21 @@ def _clause_claims(clause: str, finder: InsurerFinder, context: bool | None, blo
     exc = _EXCEPT.search(clause)
     left = clause[: exc.start()] if exc else clause
     polarity = _polarity(left, context)
+    one_provider = _provider_subject(clause, mentions[0].start)
     for mention in mentions:
         side = False if exc and mention.start >= exc.end() else polarity
-        if side is None:
-            continue
+        if side is None or (side is False and one_provider):
+            continue  # "Dr. Lee is out of network with Aetna" is about Dr. Lee, not every provider of the practice
         confidence = 0.85 if context is None or _ACC.search(clause) or _NEG.search(clause) else 0.7
         claims.append(InsurerClaim(mention.name, side, snippet, confidence, block_index))
     return claims
+
+
+def _provider_subject(clause: str, before: int) -> bool:
+    """True when a named provider, not the practice ('we', 'our office'), is the clause's subject."""
+    return any(start < before for _name, start in find_names(clause[:before])) and not re.search(
+        r"\b(?:we|our|us|all|practice|office|clinic)\b", clause[:before], re.IGNORECASE
+    )
 
 
 def _looks_like_plan(text: str) -> bool:
@@ -263,7 +275,10 @@ def find_insurer_claims(blocks: Sequence[Block], known_insurers: Sequence[str] =
         else:
             heading_context = _context_polarity(block.heading) if block.tag not in ("h1", "h2", "h3", "h4", "h5", "h6") else None
             short = len(block.text.split()) <= 12
-            claims.extend(_block_claims(block, i, finder, heading_context if short else None))
+            context = heading_context if short else None
+            if context is None and len(previous_text.split()) <= 8 and _names_only(re.sub(r"\s*[•·|▪]\s*", ", ", block.text), finder):
+                context = _context_polarity(previous_text)  # a bold <p> "Accepted Insurance" over a <p> of names
+            claims.extend(_block_claims(block, i, finder, context))
             previous_text = block.text
         i += 1
     return claims

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from crawlers.extract.contacts import ContactClaim, find_address_claims, find_phone_claims, phones_in_text
+from crawlers.extract.contacts import ContactClaim, find_address_claims, find_phone_claims, map_link_addresses, phones_in_text
 from crawlers.extract.insurers import find_insurer_claims, merge_insurers
 from crawlers.extract.providers import find_departed, find_providers
 from crawlers.extract.status import StatusClaim, find_status_claims, resolve_status
@@ -144,6 +144,8 @@ def extract_page(
             phone_claims += [ContactClaim("phone", e164.split(";", 1)[0], fact.snippet, 0.8, -1) for _r, e164, _s, _e in phones_in_text(fact.value)[:1]]
         elif fact.kind == "address":
             address_claims.append(ContactClaim("address", fact.value, fact.snippet, 0.8, -1))
+    if "map" in text:  # an address only given in a "Get directions" link or a map embed
+        address_claims += [ContactClaim("address", a, f"map: {a}", 0.7, -1) for a in map_link_addresses(text)]
     claims += [claim("phone", c.value, "practice", c.snippet, c.confidence) for c in phone_claims]
     claims += [claim("address", c.value, "practice", c.snippet, c.confidence) for c in address_claims]
 

@@ -30,7 +30,7 @@ _LET = r"(?:[^\W\d_]|['’\-])"
 _TOKEN = rf"(?:{_UP}{_LET}+|{_UP}\.|(?:Mc|Mac|O'|O’|D'|De|Van|Von|La|Le|Di|Du){_UP}?{_LET}+)"
 _PARTICLE = r"(?:\s+(?:de|del|de la|van|von|der|da|di|le|la|bin|al)(?=\s+[A-Z]))?"
 _WITH_DR = re.compile(
-    rf"\b(?:Dr|DR|Doctor)\.?\s+(?P<body>{_TOKEN}(?:{_PARTICLE}\s+{_TOKEN}){{0,3}})(?P<creds>(?:,?\s+{_CRED})(?:\s*,\s*{_CRED})*)?"
+    rf"\b(?:Dra|DRA|Dr|DR|Doctora?)\.?\s+(?P<body>{_TOKEN}(?:{_PARTICLE}\s+{_TOKEN}){{0,3}})(?P<creds>(?:,?\s+{_CRED})(?:\s*,\s*{_CRED})*)?"
 )
 _WITH_CRED = re.compile(
     rf"(?<![\w.])(?P<body>{_TOKEN}(?:{_PARTICLE}\s+{_TOKEN}){{1,3}})(?P<creds>,?\s+{_CRED}(?:\s*,\s*{_CRED})*)"
@@ -44,12 +44,21 @@ _STOP_TOKENS = frozenset(
     left retired retiring moved leaving departed""".split()
 )
 _LEADING_WORDS = frozenset("meet welcome about introducing say hello to with by call contact ask our your".split())
+# "retired Navy captain", "after retiring from the Army": a career note in a bio, not a departure.
+_NOT_CLINICAL_RETIREMENT = (
+    r"(?!\s+(?:from\s+)?(?:the\s+)?(?:u\.?s\.?\s+)?(?:army|navy|naval|air\s+force|marines?|military|coast\s+guard|"
+    r"national\s+guard|armed\s+forces|colonel|captain|commander|lieutenant|major|officer|veteran|nfl|professional)\b)"
+)
 _DEPARTURE = re.compile(
-    r"\b(?:has|have|had)\s+left\b|\bleft\s+(?:our|the)\s+(?:practice|group|office|clinic|team)\b|\b(?:is|are)\s+(?:now\s+)?leaving\b|"
-    r"\bwill\s+be\s+leaving\b|\bno\s+longer\s+(?:with|at|part\s+of|practicing|practices|sees|seeing|affiliated|employed)\b|"
-    r"\bretired\b|\bhas\s+retired\b|\bretiring\b|\bwill\s+retire\b|\bretirement\s+of\b|\b(?:has\s+)?relocated\b|\bhas\s+moved\b|"
+    r"\b(?:has|have|had)\s+left\b(?!\s+for\s+the\s+day)|\bleft\s+(?:our|the)\s+(?:practice|group|office|clinic|team)\b|\b(?:is|are)\s+(?:now\s+)?leaving\b|"
+    r"\bwill\s+be\s+leaving\b|\bno\s+longer\s+(?:with|at|part\s+of|practicing|practices|affiliated|employed)\b|"
+    r"\bno\s+longer\s+(?:sees|seeing)\s+patients\b(?!\s+(?:under|over|younger|older|age[sd]?|who|with)\b)|"
+    rf"(?<!semi-)(?<!semi\s)\bretired\b{_NOT_CLINICAL_RETIREMENT}|(?<!semi-)\bretiring\b{_NOT_CLINICAL_RETIREMENT}|"
+    r"\bwill\s+retire\b|\bretirement\s+of\b|\b(?:bid|say|saying)\s+(?:farewell|goodbye)\s+to\b|"
+    r"\bya\s+no\s+(?:trabaja|atiende|está|esta|forma\s+parte|ejerce)\b|\bse\s+(?:ha\s+)?jubil(?:ó|o|ado|ará)\b|"
+    r"\bdej(?:ó|o)\s+(?:la|nuestra)\s+(?:práctica|clínica|clinica|consulta)\b|\b(?:has\s+)?relocated\b|\bhas\s+moved\b|"
     r"\bmoved\s+(?:away|out\s+of\s+state|to\s+another)\b|\bdeparted\b|\bdeparture\s+of\b|\bpassed\s+away\b|\blast\s+day\b|"
-    r"\bno\s+longer\s+seeing\s+patients\b|\bhas\s+closed\s+(?:her|his|their)\s+practice\b",
+    r"\bhas\s+closed\s+(?:her|his|their)\s+practice\b",
     re.IGNORECASE,
 )
 _ROSTER_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "strong", "b", "p", "div", "a", "span", "figcaption", "caption"})
@@ -87,6 +96,8 @@ def find_names(text: str) -> list[tuple[str, int]]:
     found: list[tuple[str, int, int]] = []
     for match in _WITH_DR.finditer(text):
         body = _trim(match.group("body"))
+        possessive = re.search(r"['’]s$", body)
+        body = body[: possessive.start()] if possessive else body  # "Dr. Okafor's last day" names Dr. Okafor
         if not body or _is_credential(body.split()[0]):
             continue
         end = match.start("body") + len(body)
@@ -115,7 +126,7 @@ def find_names(text: str) -> list[tuple[str, int]]:
 def name_key(name: str) -> str:
     """A comparison key for a provider name: 'last|first initial' without titles/credentials, casefolded."""
     cleaned = re.sub(rf",?\s+{_CRED}", "", name)
-    cleaned = re.sub(r"^\s*(?:Dr|DR|Doctor)\.?\s+", "", cleaned).strip(" ,")
+    cleaned = re.sub(r"^\s*(?:Dra|DRA|Dr|DR|Doctora?)\.?\s+", "", cleaned).strip(" ,")
     parsed = HumanName(cleaned)
     last = (parsed.last or cleaned.split()[-1] if cleaned.split() else "").casefold()
     first = (parsed.first or "")[:1].casefold() if parsed.last else ""
@@ -138,6 +149,39 @@ def _merge(mentions: list[ProviderMention]) -> list[ProviderMention]:
     return kept
 
 
+_NOMINAL_DEPARTURE = re.compile(r"^(?:retirement|departure|bid|say|saying)\b", re.IGNORECASE)
+_ARRIVAL = re.compile(r"\bjoin(?:ed|s|ing)?\b|\b(?:moved|relocated)\b.*\bfrom\b", re.IGNORECASE)
+_NAME_LIST_GAP = re.compile(r"^\s*(?:,|&|and|,\s*and)\s*$")
+
+
+def _departed_in(sentence: str) -> list[str]:
+    """Names a sentence says have left: each departure phrase's own subject, not every name nearby.
+
+    'Dr. Smith has retired and Dr. Carter will take over his patients' names Smith only; 'the retirement
+    of Dr. Smith' looks after the phrase; 'Dr. A and Dr. B have retired' names both; 'left X and joined
+    our practice' is an arrival.
+    """
+    names = find_names(sentence)
+    out: list[str] = []
+    for match in _DEPARTURE.finditer(sentence):
+        after = [(n, s) for n, s in names if s >= match.end()]
+        following = after[0][1] if after else len(sentence)
+        if _ARRIVAL.search(sentence[match.start() : following]):
+            continue
+        before = [(n, s) for n, s in names if s + len(n) <= match.start()]
+        if _NOMINAL_DEPARTURE.match(match.group(0)) or not before:
+            out.extend(n for n, _ in after[:1])
+            continue
+        subjects = [before[-1]]
+        for name, start in reversed(before[:-1]):
+            gap = sentence[start + len(name) : subjects[0][1]]
+            if not _NAME_LIST_GAP.match(gap):
+                break
+            subjects.insert(0, (name, start))
+        out.extend(n for n, _ in subjects)
+    return list(dict.fromkeys(out))
+
+
 def find_departed(blocks: Sequence[Block]) -> list[ProviderMention]:
     """Providers a page says have left, retired or moved, with the sentence that says so."""
     mentions: list[ProviderMention] = []
@@ -147,12 +191,12 @@ def find_departed(blocks: Sequence[Block]) -> list[ProviderMention]:
         for sentence, _start in split_sentences(block.text):
             if not _DEPARTURE.search(sentence) or sentence.rstrip().endswith("?"):
                 continue
-            for name, _pos in find_names(sentence):
+            for name in _departed_in(sentence):
                 mentions.append(ProviderMention(name, name_key(name), sentence, index, block.tag))
     return _merge(mentions)
 
 
-_HEADING_NAME = re.compile(rf"^(?:(?:Dr|DR|Doctor)\.?\s+\S.{{1,70}}|\S.{{1,70}}?,?\s+{_CRED}(?:\s*,\s*{_CRED})*)$")
+_HEADING_NAME = re.compile(rf"^(?:(?:Dra|DRA|Dr|DR|Doctora?)\.?\s+\S.{{1,70}}|\S.{{1,70}}?,?\s+{_CRED}(?:\s*,\s*{_CRED})*)$")
 
 
 def _whole_line_name(line: str, tag: str) -> str | None:
@@ -180,6 +224,12 @@ _NOT_NAME_WORDS = frozenset(
 _PLAIN_NAME = re.compile(rf"^{_TOKEN}(?:{_PARTICLE}\s+{_TOKEN}){{1,3}}$")
 
 
+def _credentials_only(line: str) -> bool:
+    """True for a line that is only credentials ('MD', 'FNP-C, APRN'): the title line under a name on a card."""
+    tokens = [t for t in re.split(r"[\s,/]+", line.strip()) if t]
+    return 0 < len(tokens) <= 4 and all(_is_credential(t) for t in tokens)
+
+
 def _name_by_role(blocks: Sequence[Block], index: int) -> str | None:
     """A bare 'Jane Smith' heading whose next line gives a clinical role ('Nurse Practitioner')."""
     block = blocks[index]
@@ -191,7 +241,7 @@ def _name_by_role(blocks: Sequence[Block], index: int) -> str | None:
         role = rest[:80]
     else:
         role = blocks[index + 1].text[:80] if index + 1 < len(blocks) else ""
-    if not _PLAIN_NAME.match(text) or not _ROLE_LINE.search(role):
+    if not _PLAIN_NAME.match(text) or not (_ROLE_LINE.search(role) or _credentials_only(role.split("\n", 1)[0])):
         return None
     if any(t.strip(".,").lower() in _NOT_NAME_WORDS or t.strip(".,").lower() in _STOP_TOKENS for t in text.split() if len(t.strip(".,")) > 1):
         return None

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from crawlers.extract.gazetteer import INSURERS
 from crawlers.extract.providers import find_names
 from crawlers.extract.text import Block, split_sentences
 
@@ -99,12 +100,27 @@ _BLOCK_SKIP = re.compile(
     re.IGNORECASE,
 )
 _GENERIC = re.compile(r"^(?:accepting|taking|welcoming|seeing)\s+new\s+patients\s+(?:is|can|may|means|requires|helps)\b")
-_PREFILTER = re.compile(r"new|panel|capacity|wait|establish|exist|current|return|pati|pts|accept|except", re.IGNORECASE)
+_PREFILTER = re.compile(r"new|panel|capacity|wait|establish|exist|current|return|pati|paci|pts|accept|except", re.IGNORECASE)
 _QUESTION_START = re.compile(r"^(?:are|is|do|does|can|will|would|should|how|what|when|why|who)\b")
 _YES = re.compile(r"^(?:yes|yep|absolutely|of course|we sure are|definitely)\b")
 _NO = re.compile(r"^(?:no|nope|unfortunately not|not at this time|not currently)\b")
 _CLAUSE_SPLIT = re.compile(r"\s*(?:;|,?\s+\bbut\b|,?\s+\bhowever\b,?|,?\s+\bwhereas\b|,?\s+\bwhile\b|\s+[–—]\s+(?=\w+\s+(?:is|are)\b))\s*")
 _ELLIPSIS = re.compile(r"^(?P<subj>.{2,80}?)\s+(?:is|are|does|do|has|have|will)(?P<neg>\s+not|n't)?(?:\s+(?:still|currently|also|too|now))?\s*[.!]*$")
+_PAYER = r"(?:medicare|medicaid|medi-cal|hmo|ppo|epo|tricare|marketplace|exchange|" + "|".join(
+    sp.lower() for group in INSURERS.values() for sp in group
+) + ")"
+# "not accepting new Medicare patients", "no new patients with Medicaid": about one payer, not the practice.
+_PAYER_QUALIFIED = re.compile(
+    rf"\bnew\s+(?:[a-z-]+\s+)?{_PAYER}(?:\s+(?:advantage|plan|plans|insurance))?\s+(?:patients|members|enrollees|beneficiaries)\b|"
+    rf"\bnew\s+(?:patients|members)\s+(?:with|who\s+have|on|covered\s+by|insured\s+(?:by|through)|under|through|from)\s+"
+    rf"(?:[a-z-]+\s+){{0,2}}?(?:{_PAYER}|insurance|plans?|coverage)\b"
+)
+_EXCEPT_NAMES = re.compile(r"\b(?:except(?:\s+for)?|other\s+than|with\s+the\s+exception\s+of|besides|excluding)\b", re.IGNORECASE)
+_ES_NP = r"(?:nuevos\s+pacientes|pacientes\s+nuevos)"
+_ES_ACCEPT = re.compile(
+    rf"\b(?:aceptamos|aceptando|acepta|aceptan|recibimos|recibiendo|recibe|reciben|atendemos|atendiendo)\s+(?:a\s+)?{_ES_NP}|"
+    rf"{_ES_NP}\s+(?:son\s+|están\s+)?(?:bienvenidos|aceptados)"
+)
 _TEAM_SUBJECT = re.compile(r"\band (?:her|his|their|our) (?:team|staff|colleagues|partners)\b|\b(?:the )?(?:office|practice) of\b")
 
 
@@ -139,6 +155,10 @@ def _negated_before(norm: str, start: int) -> bool:
 def _classify_clause(norm: str) -> tuple[str, float] | None:
     """Classify one normalized clause into a canonical status with a base confidence, or None."""
     norm = _NO_REFERRAL.sub(" ", norm)
+    spanish = _ES_ACCEPT.search(norm)
+    if spanish:
+        negated = re.search(r"\bno\s+(?:\w+\s+){0,2}$", norm[: spanish.start()])
+        return ("not_accepting", 0.85) if negated else ("accepting", 0.85)
     if _PAST_UNTIL.search(norm):
         return "not_accepting", 0.75
     for pattern in _WAITLIST:
@@ -198,11 +218,21 @@ def _sentence_claims(sentence: str, context_name: str | None, block_index: int) 
             continue
         status, confidence = found
         previous = status
-        names = [name for name, _start in find_names(clause)]
+        if status in NEGATIVE and _PAYER_QUALIFIED.search(norm):
+            continue  # closed to one payer's new patients only: says nothing about the practice as a whole
+        found_names = find_names(clause)
+        names = [name for name, _start in found_names]
         if names and _TEAM_SUBJECT.search(norm):
             names = []
         if _SUBSET_SUBJECT.search(norm) and status == "accepting":
             status = "limited"
+        exception = _EXCEPT_NAMES.search(clause)
+        excepted = [name for name, start in found_names if exception and start >= exception.end()] if names else []
+        if excepted:  # "all of our providers are accepting new patients except Dr. Smith": Dr. Smith is the opposite
+            opposite = "not_accepting" if status in POSITIVE else "accepting"
+            results.append((status, confidence, [n for n in names if n not in excepted], clause))
+            results.append((opposite, confidence, excepted, clause))
+            continue
         results.append((status, confidence, names, clause))
     if not results:
         return []
@@ -252,7 +282,7 @@ def _name_only(text: str) -> str | None:
     if len(names) == 1:
         name, start = names[0]
         rest = (text[:start] + text[start + len(name) :]).strip(" -–—|:,")
-        if len(rest.split()) <= 3:
+        if len(rest.split()) <= 3 and not re.search(r"^['’]s\b|\b(?:is|are|was|were|has|have|will|remains?|not)\b", rest, re.IGNORECASE):
             return name
     return None
 
@@ -289,7 +319,7 @@ def find_status_claims(blocks: Sequence[Block]) -> list[StatusClaim]:
                 if re.search(_NP, norm) and re.search(r"\b(?:accept\w*|tak\w*|see\w*|open)\b", norm) and not THIRD_PARTY.search(norm):
                     pending_question = (sentence, [n for n, _ in find_names(sentence)])
                 continue
-            if not re.search(r"new|panel|capacity|waitlist|established|existing|current|returning|wait", norm):
+            if not re.search(r"new|panel|capacity|waitlist|established|existing|current|returning|wait|pacientes", norm):
                 continue
             if THIRD_PARTY.search(norm) or _GENERIC.match(norm):
                 continue

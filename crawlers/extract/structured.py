@@ -67,6 +67,19 @@ def _address_text(value: Any) -> str | None:
     return text if street and tail else None
 
 
+def _node_addresses(node: dict[str, Any]) -> list[str]:
+    """Addresses of a practice node: `address` (one, or a list for several offices) and each `location` Place's address."""
+    values: list[Any] = []
+    for key in ("address", "location"):
+        raw = node.get(key)
+        for item in raw if isinstance(raw, list) else [raw]:
+            if key == "location":
+                item = item.get("address") if isinstance(item, dict) else None
+            values.append(item)
+    found = (_address_text(v) for v in values if v is not None)
+    return list(dict.fromkeys(a for a in found if a))
+
+
 def _accepting(value: Any) -> str | None:
     """Canonical status from an isAcceptingNewPatients value (true/false, 'True', 'yes', ...)."""
     if isinstance(value, bool):
@@ -109,7 +122,6 @@ def structured_facts(html: str) -> list[StructuredFact]:
             for phone in phones if isinstance(phones, list) else [phones]:
                 if isinstance(phone, str) and phone.strip():
                     facts.append(StructuredFact("phone", phone.strip(), scope, f"telephone: {phone.strip()}"))
-            address = _address_text(node.get("address")) if "address" in node else None
-            if address:
+            for address in _node_addresses(node):
                 facts.append(StructuredFact("address", address, scope, f"address: {address}"))
     return facts

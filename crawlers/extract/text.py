@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterator
+from urllib.parse import unquote
 
 import lxml.etree
 import lxml.html
@@ -28,6 +29,11 @@ _BOILER_TOKEN = re.compile(
     r"(?:^|[-_])(?:nav|navbar|navigation|menu|megamenu|footer|cookies?|breadcrumbs?|consent|gdpr|skip-?link|sidebar|topbar|utility-bar)(?:[-_]|$)",
     re.IGNORECASE,
 )
+# Consent-manager widgets (OneTrust, Cookiebot, CookieYes, Complianz, ...) and site-wide header wrappers
+# (Wix "SITE_HEADER", WordPress "site-header"/"masthead") named without a separable token.
+_CONSENT_WIDGET = re.compile(r"onetrust|cookiebot|cookieyes|cky-consent|cookie-?law|cmplz|truste-|osano|termly|iubenda", re.IGNORECASE)
+_SITE_HEADER = re.compile(r"^(?:site[-_]?header|masthead)$", re.IGNORECASE)
+_FAX_ICON = re.compile(r"(?:^|[-_])fax(?:[-_]|$)", re.IGNORECASE)
 _NOT_BOILER_PREFIXES = ("has-", "with-", "no-", "is-", "js-", "wp-block-navigation__responsive-container-content")
 _NAV_ROLES = frozenset({"navigation", "menu", "menubar", "dialog", "alertdialog"})
 _CHROME_ROLES = frozenset({"contentinfo", "complementary", "banner"})
@@ -114,6 +120,10 @@ def _boilerplate_kind(el: lxml.html.HtmlElement) -> str | None:
     for token in ((el.get("class") or "") + " " + (el.get("id") or "")).split():
         if token.lower().startswith(_NOT_BOILER_PREFIXES):
             continue
+        if _CONSENT_WIDGET.search(token):
+            return "nav"
+        if _SITE_HEADER.match(token):
+            return "chrome"
         match = _BOILER_TOKEN.search(token)
         if match:
             return "chrome" if re.search(r"footer|sidebar|topbar|utility", match.group(0), re.IGNORECASE) else "nav"
@@ -155,6 +165,8 @@ class _Walker:
         for event, el in walker:
             tag = el.tag.lower() if isinstance(el.tag, str) else ""
             if event == "start":
+                if self.keep == _ALL and tag:
+                    self._contact_hint(el, tag)
                 if not tag or tag in DROP_TAGS or (self.keep != _ALL and _boilerplate_kind(el) not in self.keep):
                     dropped.add(el)
                     walker.skip_subtree()
@@ -167,6 +179,17 @@ class _Walker:
                 self._close(tag)
             if el.tail and el is not root:
                 self.buffer.append(el.tail)
+
+    def _contact_hint(self, el: lxml.html.HtmlElement, tag: str) -> None:
+        """For contact reading: name icon-only fax labels and spell out tel: links whose text shows no number."""
+        if tag in ("i", "span", "svg", "em") and not _clean(el.text_content() or ""):
+            label = " ".join((el.get("class") or "", el.get("aria-label") or "", el.get("title") or ""))
+            if any(_FAX_ICON.search(token) for token in label.split()):
+                self.buffer.append(" Fax: ")
+        elif tag == "a" and (el.get("href") or "").strip().lower().startswith("tel:"):
+            if not re.search(r"(?:\d\D{0,3}){7}", el.text_content() or ""):
+                number = re.split(r"[;,]", unquote(el.get("href", "").strip()[4:]), maxsplit=1)[0].strip()
+                self.buffer.append(f" {number} ")
 
     def _open(self, el: lxml.html.HtmlElement, tag: str) -> None:
         """Start an element: flush at block boundaries, then take its leading text."""
@@ -271,7 +294,7 @@ def page_title(html: str | bytes, encoding: str | None = None) -> str:
 
 
 _ABBREV = re.compile(
-    r"(?:\b(?:dr|drs|mr|mrs|ms|st|ste|ave|blvd|rd|inc|co|corp|jr|sr|vs|no|dept|mt|ft|e\.g|i\.e|a\.m|p\.m|etc|approx|u\.s|fl|bldg)|\b[A-Z])\.$",
+    r"(?:\b(?:dr|dra|drs|mr|mrs|ms|st|ste|ave|blvd|rd|inc|co|corp|jr|sr|vs|no|dept|mt|ft|e\.g|i\.e|a\.m|p\.m|etc|approx|u\.s|fl|bldg)|\b[A-Z])\.$",
     re.IGNORECASE,
 )
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9¿¡])|(?<=[!?])\s*(?=[A-Z])|\n+|\s+[|•·]\s+")
