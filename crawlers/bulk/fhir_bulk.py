@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import datetime as dt
 import os
 import tempfile
 import time
@@ -333,10 +334,12 @@ def bulk_to_landing(directory: DirectoryConfig, crawl: CrawlConfig, landing_root
 # current telecom only, contained resources, services per location, network names, newpatients with fromNetwork.
 
 API_NUCC_SYSTEMS = ("http://nucc.org/provider-taxonomy", "urn:oid:2.16.840.1.113883.6.101")
-API_TELECOM = "STRUCT(system VARCHAR, value VARCHAR, use VARCHAR, period STRUCT(\"end\" VARCHAR))[]"
+NUCC_CODE = "[0-9]{3}[0-9A-Z]{6}X"  # the shape of a NUCC taxonomy code (207Q00000X, 261QP2300X)
+SKIPPED_NAME_USES = ("old", "nickname", "anonymous", "maiden")  # HumanName uses never shown as the provider's name
+API_TELECOM = "STRUCT(system VARCHAR, value VARCHAR, use VARCHAR, period STRUCT(\"end\" VARCHAR), rank BIGINT)[]"
 API_EXTENSIONS = (f"STRUCT(url VARCHAR, valueReference {REF}, extension STRUCT(url VARCHAR, "
                   f"valueCodeableConcept {CODEABLE}, valueBoolean BOOLEAN, valueReference {REF})[])[]")
-API_IDENTIFIER = "STRUCT(system VARCHAR, value VARCHAR)[]"
+API_IDENTIFIER = "STRUCT(system VARCHAR, value VARCHAR, type STRUCT(coding STRUCT(system VARCHAR, code VARCHAR)[]))[]"
 API_COLUMNS = {
     "PractitionerRole": {
         "resourceType": "VARCHAR", "id": "VARCHAR", "meta": "STRUCT(lastUpdated VARCHAR)", "active": "BOOLEAN",
@@ -352,7 +355,8 @@ API_COLUMNS = {
         "resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": API_TELECOM, "extension": API_EXTENSIONS,
         "address": "STRUCT(line VARCHAR[], text VARCHAR, city VARCHAR, state VARCHAR, postalCode VARCHAR)",
     },
-    "Organization": {"resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": API_TELECOM},
+    "Organization": {"resourceType": "VARCHAR", "id": "VARCHAR", "name": "VARCHAR", "telecom": API_TELECOM,
+                     "identifier": API_IDENTIFIER},
     "HealthcareService": {"resourceType": "VARCHAR", "id": "VARCHAR", "telecom": API_TELECOM,
                           "extension": API_EXTENSIONS, "location": f"{REF}[]"},
 }
@@ -371,8 +375,35 @@ CREATE OR REPLACE TEMP MACRO rkey(ref) AS CASE WHEN ref IS NULL OR starts_with(r
     ELSE rkey_of(regexp_replace(split_part(ref, '?', 1), '/_history(/.*)?$', '')) END;
 CREATE OR REPLACE TEMP MACRO tkey(rid, ref, kind) AS CASE WHEN starts_with(ref, '#') THEN kind || '/' || rid || ref
     ELSE rkey(ref) END;
-CREATE OR REPLACE TEMP MACRO ctel(t, sys) AS clean(list_filter(t, lambda x: x.system = sys AND coalesce(x.value, '') <> ''
-    AND coalesce(struct_extract(x.period, 'end'), '') = '' AND coalesce(x.use, '') <> 'old')[1].value);
+-- a current contact point of a system: a value, `use` not old, no `period.end` before today (ISO text compares in
+-- order; `gc_today()` is set per connection, see api_macros)
+CREATE OR REPLACE TEMP MACRO tel_current(x, sys) AS x.system = sys AND coalesce(x.value, '') <> '' AND coalesce(x.use, '') <> 'old'
+    AND (coalesce(struct_extract(x.period, 'end'), '') = '' OR struct_extract(x.period, 'end') >= gc_today());
+-- the first current one with the lowest `rank` (1 is preferred), else the first current one; ranks are rare, so the
+-- common case is one filter
+CREATE OR REPLACE TEMP MACRO ctel(t, sys) AS clean(CASE
+    WHEN list_bool_or(list_transform(t, lambda y: y.rank IS NOT NULL)) THEN list_transform(
+        [list_filter(t, lambda x: tel_current(x, sys))],
+        lambda f: coalesce(list_filter(f, lambda x: x.rank = list_min(list_transform(f, lambda y: y.rank)))[1].value,
+                           f[1].value))[1]
+    ELSE list_filter(t, lambda x: tel_current(x, sys))[1].value END);
+-- a system URI however a server spells it (case, https, `www.`, a trailing slash), for comparing with the known ones
+CREATE OR REPLACE TEMP MACRO sys_norm(s) AS regexp_replace(rtrim(lower(trim(s)), '/'), '^https?://(www\\.)?', 'http://');
+-- the NPI among identifiers: the NPI system (any spelling) or the v2-0203 identifier type `NPI` (the exact system,
+-- the usual case, is tested first)
+CREATE OR REPLACE TEMP MACRO npi_of(ids) AS clean(list_filter(ids, lambda i: coalesce(i.value, '') <> '' AND CASE
+    WHEN i.system IN {NPI_SYSTEMS} THEN true
+    ELSE sys_norm(i.system) IN {NPI_SYSTEMS} OR list_contains(list_transform(i.type.coding, lambda c: c.code), 'NPI')
+    END)[1].value);
+-- a NUCC taxonomy coding: the NUCC system (any spelling), or no system and a taxonomy-shaped code (207Q00000X)
+CREATE OR REPLACE TEMP MACRO is_nucc(x) AS coalesce(x.code, '') <> '' AND CASE WHEN x.system IN {API_NUCC_SYSTEMS} THEN true
+    WHEN x.system IS NULL THEN regexp_full_match(trim(x.code), '{NUCC_CODE}')
+    ELSE sys_norm(x.system) IN {API_NUCC_SYSTEMS} END;
+-- the HumanName to show: official, else usual, else the first that is not old, a nickname, anonymous or maiden
+-- (a single name, the usual case, is itself)
+CREATE OR REPLACE TEMP MACRO best_name(names) AS CASE WHEN len(names) <= 1 THEN names[1]
+    ELSE coalesce(list_filter(names, lambda n: n.use = 'official')[1], list_filter(names, lambda n: n.use = 'usual')[1],
+                  list_filter(names, lambda n: coalesce(n.use, '') NOT IN {SKIPPED_NAME_USES})[1], names[1]) END;
 CREATE OR REPLACE TEMP MACRO np_code(s) AS CASE WHEN s.valueBoolean IS NOT NULL
     THEN CASE WHEN s.valueBoolean THEN 'true' ELSE 'false' END
     ELSE coalesce(clean(list_filter(s.valueCodeableConcept.coding, lambda c: coalesce(c.code, '') <> '')[1].code),
@@ -392,6 +423,12 @@ CREATE OR REPLACE TEMP MACRO spec_of(n, c) AS {{'code': clean(n.code), 'display'
 """
 
 
+def api_macros(today: dt.date) -> str:
+    """API_MACROS plus `gc_today()`, the date contact points' `period.end` is compared with (a constant per crawl)."""
+    return f"CREATE OR REPLACE TEMP MACRO gc_today() AS '{today.isoformat()}';\n{API_MACROS}"
+
+
+
 def _api_stages() -> dict[str, str]:
     """The per-resource parts of the listing SQL (no joins): each runs over one resource type's rows on its own.
 
@@ -404,10 +441,8 @@ def _api_stages() -> dict[str, str]:
                'PractitionerRole/' || r.id AS role_key,
                tkey(r.id, r.practitioner.reference, 'Practitioner') AS prac_key,
                tkey(r.id, r.organization.reference, 'Organization') AS org_key,
-               clean(list_filter(r.identifier, lambda i: i.system IN {NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value)
-                   AS role_npi,
-               list_filter(list_transform(r.specialty, lambda c: spec_of(list_filter(c.coding, lambda x:
-                   x.system IN {API_NUCC_SYSTEMS} AND coalesce(x.code, '') <> '')[1], c)),
+               npi_of(r.identifier) AS role_npi, coalesce(r.practitioner.reference, '') <> '' AS has_prac,
+               list_filter(list_transform(r.specialty, lambda c: spec_of(list_filter(c.coding, lambda x: is_nucc(x))[1], c)),
                    lambda s: s.code IS NOT NULL OR s.display IS NOT NULL OR s.other IS NOT NULL)[1] AS spec,
                ctel(r.telecom, 'phone') AS phone, ctel(r.telecom, 'url') AS website, np_items(r.extension) AS np,
                len(r.healthcareService) > 0 AS has_services,
@@ -423,7 +458,7 @@ def _api_stages() -> dict[str, str]:
                unnest(range(1, greatest(coalesce(len(r.location), 0), 1) + 1)) AS loc_ord
         FROM practitionerrole r)
 """,
-        "practitioners": f"""
+        "practitioners": """
         SELECT key, npi, phone, website, family, suffix,
                coalesce(clean(hn.text), clean(array_to_string(list_filter(
                    list_concat(coalesce(hn.prefix, []), coalesce(hn.given, []), [coalesce(family, '')]),
@@ -432,8 +467,7 @@ def _api_stages() -> dict[str, str]:
         FROM (
         SELECT resourceType || '/' || id AS key, hn, npi, phone, website, clean(hn.family) AS family,
                nullif(array_to_string(hn.suffix, ', '), '') AS suffix
-        FROM (SELECT *, coalesce(list_filter(name, lambda n: n.use = 'official')[1], name[1]) AS hn,
-                     clean(list_filter(identifier, lambda i: i.system IN {NPI_SYSTEMS} AND coalesce(i.value, '') <> '')[1].value) AS npi,
+        FROM (SELECT *, best_name(name) AS hn, npi_of(identifier) AS npi,
                      ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website FROM practitioner))
 """,
         "locations": """
@@ -443,7 +477,8 @@ def _api_stages() -> dict[str, str]:
                ctel(telecom, 'phone') AS phone, ctel(telecom, 'url') AS website, np_items(extension) AS np
         FROM location
 """,
-        "organizations": """SELECT resourceType || '/' || id AS key, clean(name) AS name, ctel(telecom, 'url') AS website FROM organization""",
+        "organizations": """SELECT resourceType || '/' || id AS key, clean(name) AS name, ctel(telecom, 'url') AS website,
+               npi_of(identifier) AS npi FROM organization""",
         "services": """
         SELECT resourceType || '/' || id AS key, ctel(telecom, 'phone') AS phone, np_items(extension) AS np,
                list_transform(location, lambda l: rkey(l.reference)) AS loc_keys, len(coalesce(location, [])) = 0 AS anywhere
@@ -457,7 +492,12 @@ def api_listings_sql(insurer: str, kind: str = "fhir", staged: str | None = None
 
     `staged`: the folder of the per-resource Parquet parts `ApiStager` wrote (`<name>-<chunk>.parquet`), else the views.
     """
+    from reconcile.normalize.npi import valid_npi_sql
+
     esc = insurer.replace("'", "''")
+    # a role naming no practitioner lists its organization: the organization's NPI then, when it is a valid one
+    org_npi = (f"CASE WHEN NOT has_prac AND regexp_full_match(org_npi, '[0-9]{{10}}') "
+               f"THEN CASE WHEN {valid_npi_sql('org_npi')} THEN org_npi END END")
     stages = _api_stages()
     part = ((lambda name: f"SELECT * FROM read_parquet({_sql_text(os.path.join(staged, name + '-*.parquet'))})")
             if staged else stages.__getitem__)
@@ -485,12 +525,14 @@ def api_listings_sql(insurer: str, kind: str = "fhir", staged: str | None = None
         SELECT u.id, u.ord, s.* FROM role_service_keys u
         JOIN services s ON s.key = u.skey
     ),
-    chosen_service AS (  -- the service offered at the location, else one that names no location
+    chosen_service AS (  -- the service offered at the location, else one that names no location; for a role with
+                         -- no location, one that names no location, else its first
         SELECT x.id, x.loc_key,
                arg_min(struct_pack(phone := s.phone, np := s.np),
-                       CASE WHEN list_contains(s.loc_keys, x.loc_key) THEN 0 ELSE 1 END * 1000000 + s.ord) AS svc
-        FROM (SELECT DISTINCT id, loc_key FROM listed WHERE has_services) x
-        JOIN role_services s ON s.id = x.id AND (list_contains(s.loc_keys, x.loc_key) OR s.anywhere)
+                       CASE WHEN list_contains(s.loc_keys, x.loc_key) THEN 0 WHEN s.anywhere THEN 1 ELSE 2 END * 1000000
+                       + s.ord) AS svc
+        FROM (SELECT DISTINCT id, loc_key, loc_ref IS NULL AS no_loc FROM listed WHERE has_services) x
+        JOIN role_services s ON s.id = x.id AND (list_contains(s.loc_keys, x.loc_key) OR s.anywhere OR x.no_loc)
         GROUP BY ALL
     ),
     role_networks AS (
@@ -503,7 +545,7 @@ def api_listings_sql(insurer: str, kind: str = "fhir", staged: str | None = None
     ),
     assembled AS (
         SELECT x.*, p.display AS prac_display, p.first_name, p.middle_name, p.family, p.suffix, p.npi AS prac_npi, p.phone AS prac_phone, p.website AS prac_website,
-               o.name AS org_name, o.website AS org_website, cs.svc, rn.networks AS net_names,
+               o.name AS org_name, o.website AS org_website, o.npi AS org_npi, cs.svc, rn.networks AS net_names,
                CASE WHEN len(x.np) > 0 THEN x.np WHEN len(cs.svc.np) > 0 THEN cs.svc.np WHEN len(x.loc_np) > 0 THEN x.loc_np END
                    AS np_found,
                coalesce(x.loc_res IS NOT NULL AND x.loc_ref IS NOT NULL, false) AS loc_resolved
@@ -517,7 +559,7 @@ def api_listings_sql(insurer: str, kind: str = "fhir", staged: str | None = None
         _page, _pos, x.id AS role_id,
         x.role_key || CASE WHEN x.loc_ref IS NOT NULL THEN '|' || x.loc_key ELSE '' END AS source_key,
         '{esc}' AS insurer, '{kind}' AS directory_kind,
-        coalesce(prac_npi, role_npi) AS npi,
+        coalesce(prac_npi, role_npi, {org_npi}) AS npi,
         coalesce(prac_display, org_name) AS provider_name, first_name, middle_name,
         family AS last_name, suffix AS credentials, org_name AS practice_name,
         address, city, state, zip,
@@ -596,7 +638,7 @@ class ApiStager:
         self.pending: list[Future] = []
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="fhir-stage") if background else None
         self.threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-        self.con.execute(API_MACROS)
+        self.con.execute(api_macros(dt.date.today()))
         if background:
             self.con.execute("SET threads = 1")  # while paging, the crawler's own thread needs the other core
         register_views(self.con, [], schema=API_COLUMNS)

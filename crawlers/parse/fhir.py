@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import msgspec
 
 from crawlers.parse import clean_text, make_listing
 from reconcile.normalize.accepting import normalize_accepting
+from reconcile.normalize.npi import is_valid_npi
 from reconcile.normalize.specialty import lookup_specialty
 
 NPI_SYSTEMS = ("http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16.840.1.113883.4.6")
@@ -20,6 +23,8 @@ NEWPATIENTS_EXTS = (
     "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/newpatients",
     "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-newpatients",
 )
+NUCC_CODE = re.compile(r"[0-9]{3}[0-9A-Z]{6}X")  # the shape of a NUCC taxonomy code (207Q00000X, 261QP2300X)
+SKIPPED_NAME_USES = ("old", "nickname", "anonymous", "maiden")  # HumanName uses never shown as the provider's name
 REFERENCED_TYPES = ("Practitioner", "Location", "Organization", "HealthcareService")
 Resolver = Callable[[str], "dict[str, Any] | None"]
 
@@ -53,8 +58,12 @@ def ref_key(reference: str | None) -> str | None:
     return None
 
 
-def parse_bundle(data: Any) -> Page:
-    """Validate a searchset Bundle and index it; raise BundleError for wrong shapes."""
+def parse_bundle(data: Any, empty_ok: bool = False) -> Page:
+    """Validate a searchset Bundle and index it; raise BundleError for wrong shapes.
+
+    A Bundle without `entry` is an empty page when `empty_ok` (a later page: servers paging past the last result
+    answer so, `total` or not), else only when its `total` is 0.
+    """
     if not isinstance(data, dict):
         raise BundleError(f"expected a JSON object, got {type(data).__name__}")
     kind = data.get("resourceType")
@@ -69,7 +78,7 @@ def parse_bundle(data: Any) -> Page:
             page.next_url = str(link["url"])
     entries = data.get("entry")
     if entries is None:
-        if page.total == 0:
+        if page.total == 0 or empty_ok:
             return page
         raise BundleError("Bundle has no entry")
     if not isinstance(entries, list):
@@ -277,7 +286,8 @@ def role_listings(role: dict[str, Any], resolve: Resolver, insurer: str, source_
     services = [s for s in (local(r) for r in role.get("healthcareService") or []) if s]
     location_refs = [r for r in role.get("location") or [] if isinstance(r, dict)] or [None]
     name = _human_name(practitioner.get("name"))
-    npi = _npi(practitioner) or _npi(role)
+    has_practitioner = bool(isinstance(role.get("practitioner"), dict) and role["practitioner"].get("reference"))
+    npi = _npi(practitioner) or _npi(role) or (None if has_practitioner else _organization_npi(organization))
     specialty, specialty_code = _specialty(role.get("specialty"))
     networks = _networks(role, local)
     role_key = f"PractitionerRole/{role.get('id')}"
@@ -285,7 +295,7 @@ def role_listings(role: dict[str, Any], resolve: Resolver, insurer: str, source_
     for loc_ref in location_refs:
         location = local(loc_ref) or {}
         loc_key = _ref(loc_ref) or (f"#{location['id']}" if location.get("id") else (loc_ref or {}).get("display") or "")
-        service = _service_for(services, loc_key)
+        service = _service_for(services, loc_key, loc_ref is None)
         status, raw = _accepting(role, service, location)
         address = location.get("address") or {}
         out.append(make_listing(
@@ -335,11 +345,21 @@ def _extensions(resource: dict[str, Any] | None, urls: tuple[str, ...]) -> list[
     return [e for e in (resource or {}).get("extension") or [] if isinstance(e, dict) and e.get("url") in urls]
 
 
+def _best_name(names: list[Any]) -> Any:
+    """The HumanName to show: official, else usual, else the first not old/nickname/anonymous/maiden, else the first."""
+    usable = [n for n in names if isinstance(n, dict)]
+    for wanted in ("official", "usual"):
+        found = next((n for n in usable if n.get("use") == wanted), None)
+        if found is not None:
+            return found
+    return next((n for n in usable if n.get("use") not in SKIPPED_NAME_USES), names[0])
+
+
 def _human_name(names: Any) -> dict[str, str | None]:
-    """Display, first, middle, last and credentials from FHIR HumanName (official use first)."""
+    """Display, first, middle, last and credentials from FHIR HumanName (see `_best_name`)."""
     if not isinstance(names, list) or not names:
         return {}
-    chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
+    chosen = _best_name(names)
     if not isinstance(chosen, dict):
         return {}
     given = [str(g) for g in chosen.get("given") or []]
@@ -353,12 +373,43 @@ def _human_name(names: Any) -> dict[str, str | None]:
             "middle": clean_text(" ".join(given[1:])), "last": family, "credentials": suffix}
 
 
+def system_norm(system: Any) -> str | None:
+    """A system URI however a server spells it (case, https, `www.`, a trailing slash), as the known ones are written."""
+    if not isinstance(system, str):
+        return None
+    return re.sub(r"^https?://(www\.)?", "http://", system.strip().lower().rstrip("/"))
+
+
+def _is_npi(ident: dict[str, Any]) -> bool:
+    """An NPI identifier: the NPI system (any spelling) or the v2-0203 identifier type `NPI`."""
+    if ident.get("system") in NPI_SYSTEMS or system_norm(ident.get("system")) in NPI_SYSTEMS:
+        return True
+    codings = (ident.get("type") or {}).get("coding") if isinstance(ident.get("type"), dict) else None
+    return any(isinstance(c, dict) and c.get("code") == "NPI" for c in codings or [])
+
+
 def _npi(resource: dict[str, Any]) -> str | None:
-    """The NPI identifier value (system us-npi) of a resource."""
+    """The NPI identifier value of a resource (see `_is_npi`)."""
     for ident in resource.get("identifier") or []:
-        if isinstance(ident, dict) and ident.get("system") in NPI_SYSTEMS and ident.get("value"):
+        if isinstance(ident, dict) and ident.get("value") and _is_npi(ident):
             return clean_text(ident["value"])
     return None
+
+
+def _organization_npi(organization: dict[str, Any]) -> str | None:
+    """The organization's NPI when it is 10 plain digits with a valid check digit (a role naming no practitioner)."""
+    npi = _npi(organization)
+    return npi if npi and re.fullmatch(r"[0-9]{10}", npi) and is_valid_npi(npi) else None
+
+
+def _is_nucc(coding: dict[str, Any]) -> bool:
+    """A NUCC taxonomy coding: the NUCC system (any spelling), or no system and a taxonomy-shaped code."""
+    code, system = coding.get("code"), coding.get("system")
+    if not code:
+        return False
+    if system is None:
+        return isinstance(code, str) and NUCC_CODE.fullmatch(code.strip()) is not None
+    return system in NUCC_SYSTEMS or system_norm(system) in NUCC_SYSTEMS
 
 
 def _specialty(concepts: Any) -> tuple[str | None, str | None]:
@@ -367,7 +418,7 @@ def _specialty(concepts: Any) -> tuple[str | None, str | None]:
         if not isinstance(concept, dict):
             continue
         codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
-        nucc = next((c for c in codings if c.get("system") in NUCC_SYSTEMS and c.get("code")), None)
+        nucc = next((c for c in codings if _is_nucc(c)), None)
         code = clean_text(nucc.get("code")) if nucc else None
         display = clean_text((nucc or {}).get("display")) or clean_text(concept.get("text"))
         if code and not display:
@@ -380,15 +431,16 @@ def _specialty(concepts: Any) -> tuple[str | None, str | None]:
 
 
 def _telecom(resource: dict[str, Any], system: str) -> str | None:
-    """First current telecom value of `system` (phone, url, ...); fax is a different system and never used."""
-    best = None
-    for point in resource.get("telecom") or []:
-        if not isinstance(point, dict) or point.get("system") != system or not point.get("value"):
-            continue
-        if (point.get("period") or {}).get("end") or point.get("use") == "old":
-            continue
-        if point.get("use") in (None, "work") and best is None or best is None:
-            best = point
+    """The current telecom value of `system` (phone, url, ...) with the lowest `rank`, else the first current one.
+
+    Current: a value, `use` not old, no `period.end` before today. Fax is a different system and never used.
+    """
+    today = date.today().isoformat()
+    current = [p for p in resource.get("telecom") or [] if isinstance(p, dict) and p.get("system") == system
+               and p.get("value") and p.get("use") != "old" and ((p.get("period") or {}).get("end") or "9") >= today]
+    ranks = [p["rank"] for p in current if isinstance(p.get("rank"), int)]
+    best = next((p for p in current if p.get("rank") == min(ranks)), None) if ranks else None
+    best = best or (current[0] if current else None)
     return clean_text(best["value"]) if best else None
 
 
@@ -404,12 +456,14 @@ def _networks(role: dict[str, Any], local: Callable[[Any], dict[str, Any] | None
     return names
 
 
-def _service_for(services: list[dict[str, Any]], loc_key: str) -> dict[str, Any] | None:
-    """The HealthcareService offered at this location, else one that names no location (None otherwise)."""
+def _service_for(services: list[dict[str, Any]], loc_key: str, no_location: bool = False) -> dict[str, Any] | None:
+    """The HealthcareService offered at this location, else one that names no location; for a role without
+    location (`no_location`) also its first service (None otherwise)."""
     for service in services:
         if loc_key in {_ref(r) for r in service.get("location") or []}:
             return service
-    return next((s for s in services if not s.get("location")), None)
+    anywhere = next((s for s in services if not s.get("location")), None)
+    return anywhere or (services[0] if no_location and services else None)
 
 
 def newpatients(resource: dict[str, Any] | None) -> tuple[str, str] | None:

@@ -124,6 +124,31 @@ def _tagged(encoded: bytes, page: int, position: int) -> bytes:
     return b'{"_page":%d,"_pos":%d,%s' % (page, position, encoded[1:])
 
 
+def keep_new_roles(page: Page | ScannedPage, seen: set[str]) -> None:
+    """Drop from a page (decoded or scanned) the roles whose id is in `seen`, adding the kept ones' ids to it."""
+    def new(rid: Any) -> bool:
+        """True the first time an id comes."""
+        key = str(rid)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    if isinstance(page, ScannedPage):
+        page.roles = [(role, raw) for role, raw in page.roles if new(role.id)]
+    else:
+        page.roles = [role for role in page.roles if new(role.get("id"))]
+
+
+def is_operation_outcome(body: bytes) -> bool:
+    """True when a response body is a FHIR OperationOutcome (a refusal some servers send with HTTP 200)."""
+    try:
+        data = orjson.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("resourceType") == "OperationOutcome"
+
+
 class ResourceSpool:
     """Per-resource-type NDJSON files of a crawl's resources (each referenced resource once) and a pages file."""
 
@@ -283,6 +308,7 @@ class FhirDirectorySpider(DirectorySpider):
         self.stager: ApiStager | None = None
         self.requested: set[str] = set()
         self.seen_pages: set[str] = set()
+        self.role_ids: set[str] = set()  # roles of the pages so far: one a later page repeats is listed once
         self.token: str | None = None
         self.base = api_base(self.directory.url) if self.directory else ""
 
@@ -331,7 +357,7 @@ class FhirDirectorySpider(DirectorySpider):
         return f"{response.url}: HTTP {response.status}"
 
     def _load(self, response: Response) -> tuple[Page | None, dict[str, Any] | None]:
-        """Parse a response body as a Bundle: (page, None), or (None, quarantine item)."""
+        """Parse a response body as a Bundle: (page, None), or (None, quarantine item); only a first page must have entries."""
         try:
             data = orjson.loads(response.body)
         except ValueError:
@@ -342,7 +368,7 @@ class FhirDirectorySpider(DirectorySpider):
             return None, self.quarantine(response.url, f"malformed JSON: {exc}{markup_hint(response.body)}",
                                          raw=response.body)
         try:
-            return parse_bundle(data), None
+            return parse_bundle(data, empty_ok=not response.meta.get("first_page")), None
         except BundleError as exc:
             return None, self.quarantine(response.url, str(exc), raw=response.body)
 
@@ -413,7 +439,13 @@ class FhirDirectorySpider(DirectorySpider):
             prefix = "" if response.meta.get("first_page") else "paging stopped: "
             self.fail(f"{prefix}{response.url}: {bad['error']}")
             return
-        if page.next_url:
+        had_roles = bool(page.roles)
+        # a role already listed (offset paging over a changing result set, a page repeated under a new cursor)
+        keep_new_roles(page, self.role_ids)
+        if page.next_url and had_roles and not page.roles:
+            # every role here was on an earlier page: a server whose paging wraps around or never ends; stop here
+            self.logger.warning("%s: every role on this page was on an earlier page; paging stops", response.url)
+        elif page.next_url:
             next_url = paging_url(page.next_url, response.url, self.base)
             max_pages = self.directory.max_pages
             if next_url not in self.seen_pages and (max_pages is None or len(self.seen_pages) < max_pages):
@@ -457,6 +489,8 @@ class FhirDirectorySpider(DirectorySpider):
             page, bad = self._load(response)
             if page is None:
                 yield bad
+                if is_operation_outcome(response.body):  # HTTP 200 refusing the `_id` list: read each instead
+                    yield from self._read_each(kind, ids)
                 return
             self._spool_resources(page)
         still = missing - self.spool.seen
