@@ -79,14 +79,19 @@ def test_run_series_counts_transitions(warehouse):
     opened, resolved, open_now = defaultdict(int), defaultdict(int), defaultdict(int)
     for rows in per_finding.values():
         prev = None
+        latest = dict(sorted(rows))
         for r, status in sorted(rows):
             if status == "open" and prev != "open":
                 opened[order[r]] += 1
             if status == "resolved" and prev != "resolved":
                 resolved[order[r]] += 1
-            if status == "open":
-                open_now[order[r]] += 1
             prev = status
+        # open after a run: the finding's latest recorded state at or before that run is open (the store records
+        # changes only, so a finding seen again unchanged has no row for that run)
+        for k in range(len(order)):
+            states = [latest[j] for j in latest if j <= k]
+            if states and states[-1] == "open":
+                open_now[order[k]] += 1
     assert [s["run_id"] for s in series] == order == info.run_ids
     assert [s["opened"] for s in series] == [opened[r] for r in order]
     assert [s["resolved"] for s in series] == [resolved[r] for r in order]

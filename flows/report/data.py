@@ -127,7 +127,8 @@ def findings_sql(rels: dict[str, list[str]], scope: Scope, *, for_report: bool =
         run_list = ", ".join(literal(r) for r in scope.run_order)
         joins += f"""
           LEFT JOIN (
-            SELECT fh.finding_id, arg_max(fh.status, r.started_at) AS status
+            SELECT fh.finding_id, arg_max(CASE WHEN fh.status IN ('reopened', 'changed') THEN 'open'
+                                               ELSE fh.status END, r.started_at) AS status
             FROM finding_history fh JOIN runs r USING (run_id)
             WHERE fh.run_id IN ({run_list}) GROUP BY fh.finding_id
           ) h ON h.finding_id = f.finding_id"""
@@ -313,19 +314,34 @@ def run_series(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope
     keep = ""
     if scope.run_order:
         keep = "WHERE r.run_id IN (" + ", ".join(literal(r) for r in scope.run_order) + ")"
+    # The store writes a history row only when a finding's state changes (new -> 'open', 'reopened', 'changed'
+    # values, 'resolved'), not for every run that merely sees it again: "open after run" is the running balance
+    # of findings that became open minus those that stopped being open, not a count of this run's rows.
     rows = con.execute(
         f"""WITH r AS (SELECT run_id, started_at FROM runs),
-            h AS (
-              SELECT fh.finding_id, r.run_id, r.started_at, fh.status,
-                     lag(fh.status) OVER (PARTITION BY fh.finding_id ORDER BY r.started_at) AS prev
+            h0 AS (
+              SELECT fh.finding_id, r.run_id, r.started_at,
+                     CASE WHEN fh.status IN ('reopened', 'changed') THEN 'open' ELSE fh.status END AS status
               FROM finding_history fh JOIN r USING (run_id)
+            ),
+            h AS (
+              SELECT *, lag(status) OVER (PARTITION BY finding_id ORDER BY started_at, run_id) AS prev FROM h0
+            ),
+            per_run AS (
+              SELECT r.run_id, r.started_at,
+                     count(h.finding_id) FILTER (WHERE h.status = 'open' AND h.prev IS DISTINCT FROM 'open') AS opened,
+                     count(h.finding_id) FILTER (WHERE h.status = 'resolved'
+                                                 AND h.prev IS DISTINCT FROM 'resolved') AS resolved,
+                     count(h.finding_id) FILTER (WHERE h.status = 'open' AND h.prev IS DISTINCT FROM 'open')
+                       - count(h.finding_id) FILTER (WHERE h.prev = 'open' AND h.status <> 'open') AS delta
+              FROM r LEFT JOIN h USING (run_id)
+              GROUP BY r.run_id, r.started_at
             )
-            SELECT r.run_id, strftime(r.started_at, '%Y-%m-%d') AS day,
-                   count(h.finding_id) FILTER (WHERE h.status = 'open' AND (h.prev IS NULL OR h.prev <> 'open')) AS opened,
-                   count(h.finding_id) FILTER (WHERE h.status = 'resolved' AND (h.prev IS NULL OR h.prev <> 'resolved')) AS resolved,
-                   count(h.finding_id) FILTER (WHERE h.status = 'open') AS open_now
-            FROM r LEFT JOIN h USING (run_id) {keep}
-            GROUP BY r.run_id, r.started_at ORDER BY r.started_at, r.run_id"""
+            SELECT r.run_id, strftime(r.started_at, '%Y-%m-%d') AS day, opened, resolved,
+                   CAST(sum(delta) OVER (ORDER BY r.started_at, r.run_id
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS open_now
+            FROM per_run r {keep}
+            ORDER BY r.started_at, r.run_id"""
     ).fetchall()
     return [{"run_id": str(a), "day": b, "opened": c, "resolved": d, "open": e} for a, b, c, d, e in rows]
 
