@@ -28,6 +28,7 @@ insurer 0.6; another directory 0.6; stale_listing 1.0 (the directory's own date)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import NamedTuple
 
@@ -209,6 +210,10 @@ def _verdict_sql(branches: list[_Branch]) -> str:
         return f"CASE WHEN v.b IN ({codes or 'NULL'}) THEN v.oid END"
     evidence = ", ".join(f"CASE WHEN v.contradicts THEN o.{c} END AS {c}"
                          for c in ("evidence_url", "evidence_text", "evidence_sha256"))
+    # which statement of a website's per-field evidence a contradiction rests on (see site_field_evidence)
+    evidence += (f", CASE WHEN v.contradicts AND o.source = 'website' THEN CASE [{names}][v.f + 1] "
+                 "WHEN 'insurer' THEN i.refused_raw WHEN 'provider' THEN split_part(r.departed_name, '; ', 1) END "
+                 "END AS evidence_key")
     return f"""
         WITH winner AS (
             SELECT arg_min(rowid, {_PRECEDENCE_KEY}) AS rid FROM temp_rc_ev GROUP BY lid, f
@@ -264,12 +269,13 @@ def _side_tables(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
             FROM temp_rc_o_ins GROUP BY oid
         ), listed AS (
             SELECT i.oid, l.ic, bool_or(i.accepted AND i.canonical = l.ic) AS listed_yes,
-                   bool_or(NOT i.accepted AND i.canonical = l.ic) AS listed_no
+                   bool_or(NOT i.accepted AND i.canonical = l.ic) AS listed_no,
+                   min(i.raw) FILTER (WHERE NOT i.accepted AND i.canonical = l.ic) AS refused_raw
             FROM temp_rc_o_ins i CROSS JOIN (SELECT DISTINCT coalesce(insurer_canonical, insurer) AS ic FROM temp_rc_l) l
             GROUP BY i.oid, l.ic
         )
         SELECT listed.oid, listed.listed_yes, listed.listed_no, shown.has_list, shown.accepted_shown,
-               shown.refused_shown, listed.ic
+               shown.refused_shown, listed.refused_raw, listed.ic
         FROM listed JOIN shown USING (oid)
         """
     )
@@ -292,8 +298,45 @@ def build_evidence(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
                 + " UNION ALL ".join(_branch_sql(b, code) for code, b in enumerate(branches)))
     drop_temp(con, "_temp_rc_ev_report", "_temp_rc_ev_report_phone", "_temp_rc_ev_site", "_temp_rc_ev_site_provider")
     con.execute("CREATE OR REPLACE TEMP TABLE temp_rc_verdict AS " + _verdict_sql(branches))
+    site_field_evidence(con)
     drop_temp(con, "temp_rc_ev", "_temp_rc_site_phones", "_temp_rc_site_addr_hit", "_temp_rc_site_addr_shown",
               "_temp_rc_ins", "_temp_rc_rep_roster", "_temp_rc_roster_pairs")
+
+
+_EVIDENCE_ENTRY = {"name": "VARCHAR", "url": "VARCHAR", "text": "VARCHAR", "sha256": "VARCHAR"}
+# from_json structure of a website record's raw.field_evidence
+_FIELD_EVIDENCE = json.dumps({"phone": _EVIDENCE_ENTRY, "address": _EVIDENCE_ENTRY, "insurers": [_EVIDENCE_ENTRY],
+                              "accepted": _EVIDENCE_ENTRY, "departed": [_EVIDENCE_ENTRY], "roster": _EVIDENCE_ENTRY})
+
+
+def site_field_evidence(con: duckdb.DuckDBPyConnection) -> None:
+    """Give website contradictions the evidence of their own field (crawlers.extract.site.field_evidence).
+
+    A practice site's record carries one evidence snippet, its accepting-status claim's; a phone, address, insurer
+    or provider finding instead quotes the contact line, the "no longer accept X" sentence (or the accepted list),
+    the departure notice (or the team page). Records without per-field evidence keep the record's.
+    """
+    con.execute(f"""
+        UPDATE temp.temp_rc_verdict SET evidence_url = e.ev.url, evidence_text = e.ev.text,
+                                        evidence_sha256 = e.ev.sha256
+        FROM (
+            SELECT v.listing_id, v.field, CASE v.field
+                       WHEN 'phone' THEN fe.phone WHEN 'address' THEN fe.address
+                       WHEN 'insurer' THEN coalesce(list_filter(fe.insurers, x -> x.name = v.evidence_key)[1],
+                                                    CASE WHEN v.evidence_key IS NULL THEN fe.accepted END)
+                       WHEN 'provider' THEN coalesce(list_filter(fe.departed, x -> x.name = v.evidence_key)[1],
+                                                     CASE WHEN v.evidence_key IS NULL THEN fe.roster END) END AS ev
+            FROM temp.temp_rc_verdict v
+            JOIN (SELECT observation_id, any_value(from_json(json_extract(raw, '$.field_evidence'),
+                                                              '{_FIELD_EVIDENCE}')) AS fe
+                  FROM observations
+                  WHERE source = 'website' AND observation_id IN (
+                      SELECT observation_id FROM temp.temp_rc_verdict WHERE contradicts AND source = 'website')
+                  GROUP BY observation_id) o USING (observation_id)
+            WHERE v.contradicts AND v.source = 'website' AND o.fe IS NOT NULL
+        ) e
+        WHERE e.ev IS NOT NULL AND temp_rc_verdict.listing_id = e.listing_id AND temp_rc_verdict.field = e.field
+    """)
 
 
 def field_findings_sql() -> str:

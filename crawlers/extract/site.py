@@ -95,6 +95,40 @@ def _merge_insurers(pages: Sequence[PageClaims]) -> tuple[list[str], list[str]]:
 SITE_FACTS_CONFIDENCE = 0.85
 
 
+def _claim_evidence(pages: Sequence[PageClaims], kind: str, matches: Callable[[str], bool],
+                    name: str | None = None) -> dict[str, Any] | None:
+    """Where the site says it: url, verbatim snippet and page hash of the first `kind` claim whose value matches."""
+    for page in pages:
+        for claim in page.claims:
+            if claim.kind == kind and matches(claim.value):
+                return {"name": name, "url": claim.url, "text": claim.snippet, "sha256": claim.page_sha256}
+    return None
+
+
+def field_evidence(pages: Sequence[PageClaims], phones: list[str], addresses: list[str], rejected: list[str],
+                   departed: list[str]) -> dict[str, Any]:
+    """Per-field evidence of the practice record, so a finding quotes the statement it rests on.
+
+    The record's own evidence is its accepting-status claim; a phone, address, insurer or roster finding instead
+    points at the contact line, the "we no longer accept X" sentence, the accepted-insurer list, the departure
+    notice or the team page (reconcile.compare picks the entry by field, insurer and departed name).
+    """
+    roster = next((p for p in pages if p.is_roster), None)
+    listed = next((c for c in roster.claims if c.kind == "provider_listed"), None) if roster else None
+    return {
+        "phone": _claim_evidence(pages, "phone", lambda v: v == phones[0]) if phones else None,
+        "address": _claim_evidence(pages, "address", lambda v: v.casefold() == addresses[0].casefold())
+        if addresses else None,
+        "insurers": [e for n in rejected if (e := _claim_evidence(
+            pages, "insurer_not_accepted", lambda v, n=n: insurer_key(v) == insurer_key(n), n))],
+        "accepted": _claim_evidence(pages, "insurer_accepted", lambda v: True),
+        "departed": [e for n in departed if (e := _claim_evidence(
+            pages, "provider_departed", lambda v, n=n: _same_name(v, n), n))],
+        "roster": {"name": None, "url": roster.url, "text": listed.snippet if listed else "", "sha256": roster.page_sha256}
+        if roster else None,
+    }
+
+
 def aggregate_site(pages: Sequence[PageClaims], site_url: str, seed: Mapping[str, Any], observed_at: str) -> list[dict[str, Any]]:
     """One practice-level observation for the site plus one per provider whose status the site states separately."""
     pages = [p for p in pages if p is not None]
@@ -141,7 +175,8 @@ def aggregate_site(pages: Sequence[PageClaims], site_url: str, seed: Mapping[str
         # own phones, addresses, roster and insurer lists remain, read directly off its pages.
         "confidence": round(deciding.confidence if deciding else SITE_FACTS_CONFIDENCE, 3),
         "raw": {"pages": [{"url": p.url, "kind": p.page_kind, "sha256": p.page_sha256, "status": p.status} for p in pages],
-                "npis": list(seed.get("npis") or [])},
+                "npis": list(seed.get("npis") or []),
+                "field_evidence": field_evidence(pages, phones, addresses, rejected, departed)},
     }
     records = [practice]
     by_provider: dict[str, list[tuple[StatusClaim, PageClaims]]] = {}
