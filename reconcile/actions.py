@@ -2,10 +2,10 @@
 
 Pure, deterministic rules over finding rows (reconcile.findings.FINDING_COLUMNS); `with_actions` reads the
 listing's phone / practice from the run's TEMP table temp_rc_l only to say who to call. `threshold` (default 0.65)
-is the confidence at or above which the evidence is strong enough to act on: practice reports (0.9-0.95),
-explicit website statements (0.85), website departures (0.9) and complete rosters (0.7) pass with a link score of
-0.93 or more;
-an accepted-insurer list without the insurer (0.6) and other directories (0.6) do not.
+is the confidence (strength x extraction confidence x link score) at or above which the evidence is strong enough
+to act on. Strengths: practice reports 0.9-0.95, explicit website statements 0.85, website departures 0.9, a
+provider missing from a complete roster 0.7, an accepted-insurer list without the insurer 0.6, other directories
+0.6: reports pass, website statements read at 0.85 on a site linked at 0.9 or more pass, the rest are verified.
 
 | finding_type | condition (checked in this order) | action | proposed_value |
 |---|---|---|---|
