@@ -61,9 +61,13 @@ def progress_logger(every_seconds: float = 5.0) -> Callable[[str, dict[str, Any]
 
 
 def _checked(outcome: SourceOutcome) -> dict[str, Any]:
-    """Return the outcome as a dict, raising SourceFailed (task failed) when the source failed."""
+    """Return the outcome as a dict, raising SourceFailed (task failed) when the source failed.
+
+    A source that delivered logs its totals: the throttled progress lines may never show the last counts.
+    """
     if not outcome.ok:
         raise SourceFailed(f"{outcome.source}: {outcome.reason or 'failed'}")
+    get_run_logger().info("%s: done, pages=%s, items=%s", outcome.source, outcome.pages, outcome.items)
     return outcome.__dict__
 
 

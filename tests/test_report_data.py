@@ -161,3 +161,25 @@ def test_embedded_json_cannot_break_out_and_round_trips(warehouse):
     assert "</script><script>alert(2)</script>" in column("directory_value")
     assert any(v and "\u2028" in v for v in column("observed_value"))
     assert back["n"] == table.num_rows
+
+
+def test_sources_of_a_reconcile_after_separate_crawl_commands(tmp_path):
+    """`crawl` and `ingest` record their sources under their own run ids: a later reconcile run's report shows
+    each source's latest record started before it (it showed "0 ok")."""
+    from warehouse.db import connect
+
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("""INSERT INTO runs (run_id, started_at, status) VALUES
+        ('r1-crawl-old', TIMESTAMP '2026-11-01 08:00', 'ok'), ('r2-crawl', TIMESTAMP '2026-11-20 08:00', 'ok'),
+        ('r3-ingest', TIMESTAMP '2026-11-20 09:00', 'ok'), ('r4-reconcile', TIMESTAMP '2026-11-20 10:00', 'ok'),
+        ('r5-crawl-later', TIMESTAMP '2026-11-21 08:00', 'ok')""")
+    con.execute("""INSERT INTO source_runs (run_id, source, kind, status, reason, items, pages, started_at) VALUES
+        ('r1-crawl-old', 'Acme', 'fhir', 'failed', 'HTTP 503', 0, 0, TIMESTAMP '2026-11-01 08:00'),
+        ('r2-crawl', 'Acme', 'fhir', 'ok', NULL, 40, 2, TIMESTAMP '2026-11-20 08:00'),
+        ('r3-ingest', 'reports', 'reports', 'ok', NULL, 7, 1, TIMESTAMP '2026-11-20 09:00'),
+        ('r5-crawl-later', 'Acme', 'fhir', 'failed', 'HTTP 500', 0, 0, TIMESTAMP '2026-11-21 08:00')""")
+    rels = data.relations(con)
+    scope = data.Scope(run=data.RunInfo(run_id="r4-reconcile", started_at="2026-11-20 10:00:00"))
+    src = data.sources(con, rels, scope)
+    assert [(s["source"], s["items"]) for s in src["ok"]] == [("Acme", 40), ("reports", 7)]
+    assert src["failed"] == []

@@ -347,16 +347,26 @@ def run_series(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope
 
 
 def sources(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope: Scope) -> dict[str, list[dict[str, Any]]]:
-    """Sources covered (ok) and failed in the chosen run, from source_runs."""
+    """Sources covered (ok) and failed in the chosen run, from source_runs.
+
+    An audit records its sources under its own run. A reconcile run after separate `crawl` / `ingest` commands
+    (each with its own run id) has none: it then shows each source's latest record started before it, what its
+    findings rest on.
+    """
     cols = rels.get("source_runs")
     if not cols or not scope.run.run_id:
         return {"ok": [], "failed": []}
     want = [c for c in ("source", "kind", "status", "reason", "items", "pages", "started_at", "finished_at") if c in cols]
-    cur = con.execute(
-        f"SELECT {', '.join(quote(c) for c in want)} FROM source_runs WHERE run_id = ? ORDER BY source",
-        [scope.run.run_id],
-    )
+    select = ", ".join(quote(c) for c in want)
+    cur = con.execute(f"SELECT {select} FROM source_runs WHERE run_id = ? ORDER BY source", [scope.run.run_id])
     rows = [_plain(dict(zip(want, r))) for r in cur.fetchall()]
+    if not rows and scope.run.started_at and "started_at" in cols:
+        cur = con.execute(
+            f"SELECT {select} FROM source_runs WHERE started_at <= CAST(? AS TIMESTAMP) "
+            "QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC) = 1 ORDER BY source",
+            [str(scope.run.started_at)],
+        )
+        rows = [_plain(dict(zip(want, r))) for r in cur.fetchall()]
     return {
         "ok": [r for r in rows if r.get("status") == "ok"],
         "failed": [r for r in rows if r.get("status") != "ok"],
