@@ -161,6 +161,13 @@ def test_rendering_decision() -> None:
     assert "enable JavaScript" not in static_text(shell)
 
 
+def test_static_text_keeps_block_elements_apart() -> None:
+    """Text of neighbouring elements stays separate words (the evidence snippet read "Suite 4Springfield")."""
+    html = ("<html><body><h1>Maple Family Medicine</h1><nav><a>Home</a><a>About</a></nav>"
+            "<p>Suite 4</p><p>Springfield, IL</p></body></html>")
+    assert static_text(html) == "Maple Family Medicine Home About Suite 4 Springfield, IL"
+
+
 # ---- evidence snapshots -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("root_kind", ["local", "memory"])

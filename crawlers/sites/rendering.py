@@ -49,7 +49,7 @@ def static_text(html: str) -> str:
     for comment in tree.xpath("//comment()"):
         if comment.getparent() is not None:
             comment.getparent().remove(comment)
-    return " ".join(tree.text_content().split())
+    return " ".join(" ".join(tree.itertext()).split())  # text nodes apart: "Suite 4</p><p>Springfield" is two words
 
 
 def needs_rendering(html: str, min_words: int = MIN_WORDS, text: str | None = None) -> bool:
