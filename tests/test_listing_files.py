@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from old_warehouse import warehouse_at
 
-from warehouse.db import connect, migrate, migrations
+from warehouse.db import connect, migrate
 from warehouse.load import load_file, load_landing
 
 RUN = "20261120T100000Z-abcdef"
@@ -112,12 +113,7 @@ def test_each_file_keeps_its_own_values_and_reloads_are_no_ops(tmp_path: Path, l
 def test_a_warehouse_at_migration_8_keeps_its_listings(tmp_path: Path, listing_record: dict) -> None:
     """Migration 009 moves the rows into listing_rows; the views show exactly what they showed before."""
     db = tmp_path / "old.duckdb"
-    old = duckdb.connect(str(db))
-    old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
-    for migration in migrations():
-        if migration.version <= 8:
-            old.execute(migration.sql)
-            old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.name])
+    old = warehouse_at(db, 8)
     old.execute("INSERT INTO directory_listings (listing_id, run_id, insurer, directory_kind, npi, source_url, "
                 "fetched_at, payload_sha256, landing_sha256, plans) VALUES "
                 "('L1', 'r1', 'Acme', 'qhp', '1234567893', 'http://x/p.json', TIMESTAMP '2026-11-01', 'p', 's', "

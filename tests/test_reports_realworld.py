@@ -27,21 +27,24 @@ VENDOR_HEADER = ("Provider NPI,Provider Name,Prov Phone #,Date of Call,Call Disp
                  "Appt Avail (Y/N),Correct Address? (Y/N),Plan accepted")
 
 
+def _parsed(path: Path, text: str, source: str = "secret_shopper"):
+    """Write `text` to the report file `path` and parse it."""
+    path.write_text(text, encoding="utf-8")
+    return _parse(path, source)
+
+
 def _parse(path: Path, source: str = "secret_shopper"):
     """Parse a report file as of TODAY."""
     return parse_report(str(path), default_source=source, today=TODAY)
 
 
 def test_csv_title_rows_above_the_header_are_skipped_and_rows_keep_spreadsheet_numbers(tmp_path: Path) -> None:
-    path = tmp_path / "callco.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "callco.csv",
         "Acme Health - Secret Shopper Survey Q4 2026\n"
         "Prepared by CallCo Inc.; confidential\n"
         ",,,,,,,,\n"
         f"{VENDOR_HEADER}\n"
-        f"{NPIS[0]},Amy Chen,(217) 555-0100 x12,11/3/26,Completed - spoke with receptionist,Yes,Y,Y,Y\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        f"{NPIS[0]},Amy Chen,(217) 555-0100 x12,11/3/26,Completed - spoke with receptionist,Yes,Y,Y,Y\n")
     [obs] = parsed.observations
     assert not parsed.quarantine
     assert (obs["npi"], obs["raw"]["row"], obs["accepting_status"], obs["reachable"]) == (NPIS[0], 5, "accepting",
@@ -50,15 +53,12 @@ def test_csv_title_rows_above_the_header_are_skipped_and_rows_keep_spreadsheet_n
 
 
 def test_vendor_columns_with_yes_no_appointment_and_free_text_outcomes(tmp_path: Path) -> None:
-    path = tmp_path / "vendor.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "vendor.csv",
         f"{VENDOR_HEADER}\n"
         f"{NPIS[0]},Amy Chen,2175550100,11/03/2026,Reached,Not accepting,N,Y,N\n"
         f"{NPIS[1]},Jane Doe,2175550101,11/03/2026,Office closed permanently,,,,\n"
         f"{NPIS[2]},Bob Roe,2175550102,11/03/2026,Not reached,,,,\n"
-        f"{NPIS[3]},Al Poe,2175550103,11/03/2026,Reached,Yes - verified,call back in January,Y,Y\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        f"{NPIS[3]},Al Poe,2175550103,11/03/2026,Reached,Yes - verified,call back in January,Y,Y\n")
     assert not parsed.quarantine  # "Appt Avail" = Y/N or free text is no reason to lose the row
     amy, jane, bob, al = parsed.observations
     assert (amy["accepting_status"], amy["first_appointment"]) == ("not_accepting", None)
@@ -90,14 +90,11 @@ def test_stopped_or_future_acceptance_is_not_accepting() -> None:
 def test_unsure_answers_are_blank_and_reached_cells_may_hold_an_outcome(tmp_path: Path) -> None:
     assert parse_bool("Not sure") is None and parse_bool("Unable to verify") is None
     assert parse_bool("Incorrect - moved") is False and parse_bool("Yes*") is True
-    path = tmp_path / "reached.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "reached.csv",
         "NPI,Phone,Date of Call,Reached?,Correct Address?,Accepting New Patients\n"
         f"{NPIS[0]},2175550100,11/03/2026,Wrong number,,\n"
         f"{NPIS[1]},2175550101,11/03/2026,Could not reach,,\n"
-        f"{NPIS[2]},2175550102,11/03/2026,Yes,Not sure,Yes\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        f"{NPIS[2]},2175550102,11/03/2026,Yes,Not sure,Yes\n")
     assert not parsed.quarantine
     wrong, unreached, reached = parsed.observations
     assert (wrong["reachable"], wrong["call_outcome"]) == (False, "wrong_number")
@@ -106,15 +103,12 @@ def test_unsure_answers_are_blank_and_reached_cells_may_hold_an_outcome(tmp_path
 
 
 def test_spreadsheet_npi_spellings_are_read(tmp_path: Path) -> None:
-    path = tmp_path / "npis.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "npis.csv",
         "NPI,Phone,Date of Call,Outcome\n"
         f"'{NPIS[0]},2175550100,11/03/2026,Reached\n"
         f'"=""{NPIS[1]}""",2175550101,11/03/2026,Reached\n'
         "1.00000002E+09,2175550102,11/03/2026,Reached\n"
-        f"{NPIS[3]}.0,2175550103,11/03/2026,Reached\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        f"{NPIS[3]}.0,2175550103,11/03/2026,Reached\n")
     assert not parsed.quarantine
     assert [o["npi"] for o in parsed.observations] == NPIS[:4]
 
@@ -126,26 +120,20 @@ def test_more_date_spellings() -> None:
 
 
 def test_merged_group_label_row_above_the_header(tmp_path: Path) -> None:
-    path = tmp_path / "merged.csv"
-    path.write_text(
+    [obs] = _parsed(tmp_path / "merged.csv",
         "Provider,,Location,,Call,,\n"
         "NPI,Name,Address,Phone,Date of Call,Outcome,Accepting New Patients\n"
-        f"{NPIS[0]},Amy Chen,12 Main St,2175550100,11/03/2026,Reached,No\n",
-        encoding="utf-8")
-    [obs] = _parse(path).observations
+        f"{NPIS[0]},Amy Chen,12 Main St,2175550100,11/03/2026,Reached,No\n").observations
     assert (obs["address"], obs["accepting_status"], obs["raw"]["row"]) == ("12 Main St", "not_accepting", 3)
 
 
 def test_repeated_headers_and_totals_rows_are_not_quarantined(tmp_path: Path) -> None:
-    path = tmp_path / "paged.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "paged.csv",
         "NPI,Phone,Date of Call,Outcome\n"
         f"{NPIS[0]},2175550100,11/03/2026,Reached\n"
         "NPI,Phone,Date of Call,Outcome\n"
         f"{NPIS[1]},2175550101,11/03/2026,Reached\n"
-        "TOTAL,,,2 reached\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        "TOTAL,,,2 reached\n")
     assert [o["raw"]["row"] for o in parsed.observations] == [2, 4]
     assert not parsed.quarantine
 
@@ -169,26 +157,20 @@ def test_xlsx_with_title_merged_group_row_and_repeated_header(tmp_path: Path) ->
 
 
 def test_duplicate_header_names_do_not_overwrite_the_first_column(tmp_path: Path) -> None:
-    path = tmp_path / "dup.csv"
-    path.write_text(
+    [obs] = _parsed(tmp_path / "dup.csv",
         "NPI,Phone,Date of Call,Outcome,Phone,\n"
-        f"{NPIS[0]},2175550100,11/03/2026,Reached,2175559999,x\n",
-        encoding="utf-8")
-    [obs] = _parse(path).observations
+        f"{NPIS[0]},2175550100,11/03/2026,Reached,2175559999,x\n").observations
     assert obs["phone"] == "+12175550100"
     assert obs["raw"]["extra"] == {"Phone (2)": "2175559999", "column 6": "x"}
 
 
 def test_an_unclosed_quote_does_not_swallow_the_rows_below(tmp_path: Path) -> None:
-    path = tmp_path / "quote.csv"
-    path.write_text(
+    parsed = _parsed(tmp_path / "quote.csv",
         "NPI,Provider,Phone,Date of Call,Outcome\n"
         f'{NPIS[0]},"Smith, John,2175550100,11/03/2026,Reached\n'
         f"{NPIS[1]},Jane Doe,2175550101,11/03/2026,Reached\n"
         f'{NPIS[2]},"Al ""Big"" Poe",2175550102,11/03/2026,Reached\n'
-        f"{NPIS[3]},Cy Moe,2175550103,11/03/2026,Reached\n",
-        encoding="utf-8")
-    parsed = _parse(path)
+        f"{NPIS[3]},Cy Moe,2175550103,11/03/2026,Reached\n")
     assert [(o["raw"]["row"], o["npi"], o["phone"]) for o in parsed.observations] == [
         (3, NPIS[1], "+12175550101"), (4, NPIS[2], "+12175550102"), (5, NPIS[3], "+12175550103")]
     [bad] = parsed.quarantine
@@ -249,12 +231,9 @@ def test_json_wrapped_and_deeply_nested_provider_objects(tmp_path: Path) -> None
 
 
 def test_plan_name_in_plan_accepted_column_is_an_accepted_insurer(tmp_path: Path) -> None:
-    path = tmp_path / "plans.csv"
-    path.write_text(
+    [obs] = _parsed(tmp_path / "plans.csv",
         "NPI,Phone,Date of Call,Outcome,Plan accepted\n"
-        f"{NPIS[0]},2175550100,11/03/2026,Reached,Acme Gold PPO\n",
-        encoding="utf-8")
-    [obs] = _parse(path).observations
+        f"{NPIS[0]},2175550100,11/03/2026,Reached,Acme Gold PPO\n").observations
     assert obs["insurers_accepted"] == ["Acme Gold PPO"]
 
 

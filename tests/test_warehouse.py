@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import fsspec
 import pytest
+from old_warehouse import warehouse_at
 
 from warehouse.db import connect, migrations, schema_version, table_counts
 from warehouse.load import load_file, load_landing
@@ -47,12 +48,7 @@ def test_migrations_apply_on_empty_and_existing(tmp_path: Path) -> None:
 def test_listing_plans_table_of_an_older_warehouse_becomes_the_view(tmp_path: Path, listing_record: dict) -> None:
     """A warehouse at migration 7 (listing_plans a table) upgrades to the view, which gives the same plan rows."""
     db = tmp_path / "old.duckdb"
-    old = duckdb.connect(str(db))
-    old.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")
-    for migration in migrations():
-        if migration.version <= 7:
-            old.execute(migration.sql)
-            old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.name])
+    old = warehouse_at(db, 7)
     plans = [{"plan_id": "P1", "plan_id_type": "HIOS-PLAN-ID", "network_tier": "PREFERRED", "years": [2026]},
              {"plan_id": "P2", "plan_id_type": None, "network_tier": None, "years": []}]
     old.execute("INSERT INTO directory_listings (listing_id, run_id, insurer, source_url, fetched_at, plans) "
