@@ -165,6 +165,9 @@ def real_world_roles() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
              specialty=[{"coding": [{"system": "https://www.nucc.org/provider-taxonomy", "code": "261QP2300X",
                                      "display": "Primary Care Clinic"}]}]),
         role("BadGroupOnly", None, ("Location/L1",), organization={"reference": "Organization/BadNpiGroup"}),
+        # a person named by display only: the group's NPI is not theirs
+        {**role("NamedOnly", None, ("Location/L1",), organization={"reference": "Organization/Group"}),
+         "practitioner": {"display": "Dr. Ann Lee"}},
         role("NoLocation", "Practitioner/Maiden", healthcareService=[{"reference": "HealthcareService/Peds"}]),
     ]
     return resources, roles
@@ -196,6 +199,7 @@ def test_a_role_without_practitioner_lists_its_organization_with_its_npi(tmp_pat
     assert (group["specialty_code"], group["specialty"]) == ("261QP2300X", "Primary Care Clinic")
     typo = listings["PractitionerRole/BadGroupOnly|Location/L1"]  # a wrong group NPI never drops the listing
     assert typo["provider_name"] == "Typo Clinic" and typo["npi"] is None
+    assert listings["PractitionerRole/NamedOnly|Location/L1"]["npi"] is None
 
 
 def test_a_role_without_location_takes_its_services_status_and_phone(tmp_path: Path) -> None:
@@ -214,7 +218,7 @@ def test_the_sql_transform_matches_the_python_parser_on_these_shapes(tmp_path: P
     expected = sorted((comparable(r) for r in python_listings(pages)), key=lambda r: r["source_key"])
     rows, invalid = sql_listings(tmp_path, pages)
     got = sorted((comparable(r) for r in rows), key=lambda r: r["source_key"])
-    assert [r["source_key"] for r in got] == [r["source_key"] for r in expected] and len(got) == 5 and invalid == []
+    assert [r["source_key"] for r in got] == [r["source_key"] for r in expected] and len(got) == 6 and invalid == []
     for mine, theirs in zip(got, expected):
         assert mine == theirs, mine["source_key"]
 

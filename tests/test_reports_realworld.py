@@ -107,10 +107,11 @@ def test_spreadsheet_npi_spellings_are_read(tmp_path: Path) -> None:
         "NPI,Phone,Date of Call,Outcome\n"
         f"'{NPIS[0]},2175550100,11/03/2026,Reached\n"
         f'"=""{NPIS[1]}""",2175550101,11/03/2026,Reached\n'
-        "1.00000002E+09,2175550102,11/03/2026,Reached\n"
-        f"{NPIS[3]}.0,2175550103,11/03/2026,Reached\n")
-    assert not parsed.quarantine
+        "1.000000020E+09,2175550102,11/03/2026,Reached\n"
+        f"{NPIS[3]}.0,2175550103,11/03/2026,Reached\n"
+        "1.00000002E+09,2175550104,11/03/2026,Reached\n")  # 1000000020-1000000024: a digit lost, not guessed
     assert [o["npi"] for o in parsed.observations] == NPIS[:4]
+    assert [("scientific notation" in q["error"], q["row"]) for q in parsed.quarantine] == [(True, 6)]
 
 
 def test_more_date_spellings() -> None:
@@ -186,6 +187,16 @@ def test_a_legitimate_multi_line_cell_is_still_one_row(tmp_path: Path) -> None:
     first, second = _parse(path).observations
     assert first["raw"]["caller_notes"] == "She said \u201cyes\u201d second line"
     assert (second["raw"]["row"], second["call_outcome"]) == (3, "voicemail")  # the two-line cell is one row
+
+
+def test_a_note_line_of_a_narrow_table_is_not_taken_for_an_unclosed_quote(tmp_path: Path) -> None:
+    """In a four-column sheet a note's second line may split into four cells: still one quoted cell."""
+    parsed = _parsed(tmp_path / "narrow.csv",
+        "NPI,Date of Call,Outcome,Notes\n"
+        f'{NPIS[0]},11/03/2026,Voicemail,"Called twice\nno answer, left VM, will retry, again"\n'
+        f"{NPIS[1]},11/03/2026,Reached,\n")
+    assert not parsed.quarantine
+    assert [o["npi"] for o in parsed.observations] == NPIS[:2]
 
 
 def test_credentialing_export_columns(tmp_path: Path) -> None:

@@ -343,7 +343,8 @@ API_IDENTIFIER = "STRUCT(system VARCHAR, value VARCHAR, type STRUCT(coding STRUC
 API_COLUMNS = {
     "PractitionerRole": {
         "resourceType": "VARCHAR", "id": "VARCHAR", "meta": "STRUCT(lastUpdated VARCHAR)", "active": "BOOLEAN",
-        "identifier": API_IDENTIFIER, "practitioner": REF, "organization": REF, "location": f"{REF}[]",
+        "identifier": API_IDENTIFIER, "practitioner": "STRUCT(reference VARCHAR, display VARCHAR, identifier "
+        "STRUCT(value VARCHAR))", "organization": REF, "location": f"{REF}[]",
         "healthcareService": f"{REF}[]", "specialty": f"{CODEABLE}[]", "telecom": API_TELECOM,
         "extension": API_EXTENSIONS, "_page": "BIGINT", "_pos": "BIGINT",
     },
@@ -441,7 +442,8 @@ def _api_stages() -> dict[str, str]:
                'PractitionerRole/' || r.id AS role_key,
                tkey(r.id, r.practitioner.reference, 'Practitioner') AS prac_key,
                tkey(r.id, r.organization.reference, 'Organization') AS org_key,
-               npi_of(r.identifier) AS role_npi, coalesce(r.practitioner.reference, '') <> '' AS has_prac,
+               npi_of(r.identifier) AS role_npi, (coalesce(r.practitioner.reference, '') <> '' OR coalesce(r.practitioner.display, '') <> ''
+                OR coalesce(r.practitioner.identifier.value, '') <> '') AS has_prac,
                list_filter(list_transform(r.specialty, lambda c: spec_of(list_filter(c.coding, lambda x: is_nucc(x))[1], c)),
                    lambda s: s.code IS NOT NULL OR s.display IS NOT NULL OR s.other IS NOT NULL)[1] AS spec,
                ctel(r.telecom, 'phone') AS phone, ctel(r.telecom, 'url') AS website, np_items(r.extension) AS np,

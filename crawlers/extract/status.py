@@ -113,7 +113,7 @@ _PAYER = r"(?:medicare|medicaid|medi-cal|hmo|ppo|epo|tricare|marketplace|exchang
 _PAYER_QUALIFIED = re.compile(
     rf"\bnew\s+(?:[a-z-]+\s+)?{_PAYER}(?:\s+(?:advantage|plan|plans|insurance))?\s+(?:patients|members|enrollees|beneficiaries)\b|"
     rf"\bnew\s+(?:patients|members)\s+(?:with|who\s+have|on|covered\s+by|insured\s+(?:by|through)|under|through|from)\s+"
-    rf"(?:[a-z-]+\s+){{0,2}}?(?:{_PAYER}|insurance|plans?|coverage)\b"
+    rf"(?:(?!(?:any|all|every|most)\b)[a-z-]+\s+){{0,2}}?(?:{_PAYER}|insurance|plans?|coverage)\b"  # ("with any plan": all)
 )
 _EXCEPT_NAMES = re.compile(r"\b(?:except(?:\s+for)?|other\s+than|with\s+the\s+exception\s+of|besides|excluding)\b", re.IGNORECASE)
 _ES_NP = r"(?:nuevos\s+pacientes|pacientes\s+nuevos)"

@@ -286,7 +286,10 @@ def role_listings(role: dict[str, Any], resolve: Resolver, insurer: str, source_
     services = [s for s in (local(r) for r in role.get("healthcareService") or []) if s]
     location_refs = [r for r in role.get("location") or [] if isinstance(r, dict)] or [None]
     name = _human_name(practitioner.get("name"))
-    has_practitioner = bool(isinstance(role.get("practitioner"), dict) and role["practitioner"].get("reference"))
+    # a practitioner named any way (reference, display or identifier) is a person: the organization's NPI is not theirs
+    named = role.get("practitioner")
+    has_practitioner = isinstance(named, dict) and bool(
+        named.get("reference") or named.get("display") or (named.get("identifier") or {}).get("value"))
     npi = _npi(practitioner) or _npi(role) or (None if has_practitioner else _organization_npi(organization))
     specialty, specialty_code = _specialty(role.get("specialty"))
     networks = _networks(role, local)

@@ -195,7 +195,10 @@ def _is_repeated_header(cells: list[str], headers: list[str]) -> bool:
     return [c.strip().casefold() for c in _trimmed(cells)] == [h.casefold() for h in _trimmed(headers)]
 
 
-_SUMMARY = re.compile(r"^(?:grand\s+|sub\s*)?totals?\b|^(?:count|summary|average|avg)\b\s*:?", re.IGNORECASE)
+# The whole first cell is the label ("Total", "Grand Total", "Total: 42 calls", "Count 4"): "Total Health Care" is a
+# practice's name, not a totals line.
+_SUMMARY = re.compile(r"(?:(?:grand\s+|sub\s*)?totals?|count|summary|average|avg)"
+                      r"(?:(?:\s+\w+){0,3}\s*[:=].*|\s+[\d(].*|\s*\(.*)?", re.IGNORECASE)
 
 
 def _is_not_data(cells: list[str], headers: list[str]) -> bool:
@@ -203,7 +206,7 @@ def _is_not_data(cells: list[str], headers: list[str]) -> bool:
     filled = [c.strip() for c in cells if c.strip()]
     if not filled or _is_repeated_header(cells, headers):
         return True
-    return bool(_SUMMARY.match(filled[0])) and not any(re.search(r"\d{10}", c) for c in filled)
+    return bool(_SUMMARY.fullmatch(filled[0])) and not any(re.search(r"\d{10}", c) for c in filled)
 
 
 def _split_line(line: str, delimiter: str) -> list[str]:
@@ -215,8 +218,13 @@ def _split_line(line: str, delimiter: str) -> list[str]:
 
 
 def _runaway_quote(lines: list[str], delimiter: str, width: int) -> bool:
-    """True when a "multi-line cell" is really an unclosed quote: a line inside it is a complete row of its own."""
-    return width >= 3 and any(len(_split_line(line, delimiter)) == width for line in lines[1:])
+    """True when a "multi-line cell" is really an unclosed quote: lines inside it are complete rows of their own.
+
+    Two such lines, or one in a table of five columns or more: a note line of a narrow table may split into the
+    right number of cells by chance.
+    """
+    complete = sum(len(_split_line(line, delimiter)) == width for line in lines[1:]) if width >= 3 else 0
+    return complete >= 2 or (complete == 1 and width >= 5)
 
 
 def _line_row(number: int, line: str, delimiter: str, headers: list[str], shown: list[str]) -> Iterator[RawRow]:
@@ -632,6 +640,8 @@ def _accepts_plan(value: Any) -> tuple[bool | None, list[str]]:
     try:
         return v.parse_bool(value), []
     except ValueError:
+        if v.negated(value):  # "Does not accept Aetna", "Not in network": no plan name to list as accepted
+            raise
         return None, v.split_insurers(value)
 
 

@@ -46,16 +46,24 @@ def _text(value: object) -> str:
 
 
 _TEXT_MARK = re.compile(r"^\s*(?:'|=\s*\"(.*)\"\s*$)")  # '1234567893 and ="1234567893": Excel's "keep as text"
-_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d{1,2}")
+_SCIENTIFIC = re.compile(r"\d(?:\.(\d+))?[eE]\+?(\d{1,2})")
 
 
 def _spreadsheet_number(text: str) -> str:
-    """Undo spreadsheet wrappers around a number: a leading apostrophe, ="...", or 1.23456789E+09 notation."""
+    """Undo spreadsheet wrappers around a number: a leading apostrophe, ="...", or 1.234567893E+09 notation.
+
+    Scientific notation is read only when it keeps every digit: "1.00000002E+09" may stand for any of
+    1000000020-1000000024, and a wrong NPI that passes the check digit must not load; such a cell raises.
+    """
     text = text.strip()
     match = _TEXT_MARK.match(text)
     if match:
         text = (match.group(1) if match.group(1) is not None else text[match.end():]).strip()
-    if _SCIENTIFIC.fullmatch(text):
+    scientific = _SCIENTIFIC.fullmatch(text)
+    if scientific:
+        decimals, exponent = scientific.group(1) or "", int(scientific.group(2))
+        if len(decimals) < exponent:
+            raise ValueError(f"NPI {text!r} is in scientific notation with digits lost (format the column as text)")
         number = float(text)
         return str(int(number)) if number.is_integer() else text
     return text
@@ -179,6 +187,15 @@ _FALSE = {"false", "f", "no", "n", "0", "not reached", "unreached", "unreachable
           "✗", "✘", "×"}
 
 
+_NEGATION = re.compile(r"\b(?:not?|never|none|incorrect|wrong|cannot|unable|declined?|denied|refused?|out of network)\b"
+                       r"|\b(?:does|do|did|is|are|was|were|ca|wo|could|would)n'?t\b", re.IGNORECASE)
+
+
+def negated(value: object) -> bool:
+    """True when a cell's text says no somewhere ("not", "never", "doesn't", "wrong", "out of network", ...)."""
+    return not is_blank(value) and bool(_NEGATION.search(_text(value)))
+
+
 def parse_bool(value: object) -> bool | None:
     """Parse yes/no, true/false, Y/N, 1/0, x (checkbox) and a few obvious phrases; None when blank."""
     if isinstance(value, bool):
@@ -193,8 +210,8 @@ def parse_bool(value: object) -> bool | None:
     if text in _FALSE:
         return False
     first = re.split(r"[\s,;:(\-]+", text, maxsplit=1)[0]
-    if first in {"yes", "y", "true", "correct", "verified", "confirmed"}:
-        return True
+    if first in {"yes", "y", "true"} or (first in {"correct", "verified", "confirmed"} and not negated(text)):
+        return True  # ("Confirmed not at location" is no yes)
     if first in {"no", "n", "false", "incorrect", "wrong"}:
         return False
     if _UNSURE.match(text) or _REPORT_UNKNOWN.search(text):

@@ -47,16 +47,27 @@ _ABOUT_PATIENTS = re.compile(r"accept|tak(?:e|ing)|patient|\bnew\b|\bopen\b|seei
 _EXISTING_ONLY = re.compile(
     r"\b(?:existing|established|current|returning|own)\s+(?:patients?|pts?|clients?|families|members)\b(?:\s+(?:and|&)\s+\w+)?\s+only\b"
     r"|\bonly\s+(?:accepting\s+|seeing\s+|taking\s+)?(?:existing|established|current|returning)\b"
-    r"|\b(?:existing|established|current)\s+(?:patients?|pts?)['’]?\s+(?:(?:and|&)\s+(?:their\s+)?)?"
+)
+# "existing patients' family", "existing patients and their families" (no "only"): existing-only unless new patients
+# are named beside them ("accepting new and existing patients and their families")
+_EXISTING_FAMILY = re.compile(
+    r"\b(?:existing|established|current)\s+(?:patients?|pts?)['’]?\s+(?:(?:and|&)\s+(?:their\s+)?)?"
     r"(?:family|families|relatives)\b"
 )
+_NEW_AND_EXISTING = re.compile(r"\bnew\s+(?:patients?\s*)?(?:,|\band\b|&|\bor\b)\s*(?:existing|established|current)\b")
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
           r"|nov(?:ember)?|dec(?:ember)?)\b")  # whole month names only: "in Marion" is a place
-# Not taking new patients now: "stopped accepting", "will accept new patients in January" (read as accepting before).
+# Not taking new patients now: "stopped accepting", "will accept new patients in January", "accepting new patients
+# starting next year" (read as accepting before). A date alone does not say "not yet": "accepting new patients
+# from January 2024" or "in March" may be now.
+_LATER = rf"(?:{_MONTH}|next (?:year|month|week))"
+_ACCEPTING_WORDS = r"\b(?:accept|tak)\w*(?:\s+new)?(?:\s+(?:patients?|pts?))?"
 _NOT_NOW = re.compile(
-    r"\b(?:stopped|quit|ceased|discontinued|paused|suspended)\s+(?:accepting|taking|seeing)\b|"
-    rf"\b(?:accept|tak)\w*(?:\s+new)?(?:\s+(?:patients?|pts?))?(?:\s+again)?\s+(?:after|starting|beginning|from|in)\s+"
-    rf"(?:{_MONTH}|next (?:year|month))"
+    r"\b(?:stopped|quit|ceased|discontinued|paused|suspended)\s+(?:accepting|taking|seeing)\b"
+    r"|\bwill\s+(?:begin\s+|start\s+|be\s+)?(?:accept|tak)\w*"
+    rf"|{_ACCEPTING_WORDS}(?:\s+again)?\s+(?:after|starting|beginning)\s+{_LATER}"
+    rf"|{_ACCEPTING_WORDS}\s+again\s+(?:in|from)\s+{_LATER}"
+    rf"|{_ACCEPTING_WORDS}\s+(?:in|from)\s+next (?:year|month|week)"
 )
 _WAITLIST = re.compile(r"\bwait(?:ing)?[\s-]?list(?:ed)?\b|\bwait\s*list\b|\bwaitlist\b")
 _NEGATIVE = re.compile(
@@ -107,7 +118,7 @@ def _normalize_text(text: str) -> str:
     if _GONE.search(t):
         return "not_accepting"
     t = _NEUTRAL.sub(" ", t)  # "no referral needed" is not a refusal
-    if _EXISTING_ONLY.search(t):
+    if _EXISTING_ONLY.search(t) or (_EXISTING_FAMILY.search(t) and not _NEW_AND_EXISTING.search(t)):
         return "existing_only"
     if _WAITLIST.search(t):
         return "waitlist"

@@ -306,9 +306,13 @@ def _surnames(person: PersonName) -> tuple[tuple[str, str], ...]:
 
 
 def _surname_pairs(a: PersonName, b: PersonName) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """The matching (surname, middle left) readings of two names; one taking a middle word must match exactly."""
+    """The matching (surname, middle left) readings of two names; one taking a middle word must match exactly.
+
+    Any surname reading that matches keeps the middles as written ("Maria Garcia Lopez" is "Maria Garcia"); only an
+    exact one may drop the middle word it took ("Jane A. Smith-Lee" is "Jane Smith Lee", not "Jane B. Lee").
+    """
     readings = [(x, y) for x in _surnames(a) for y in _surnames(b) if _last_names_match(x[0], y[0])]
-    plain = [(x, y) for x, y in readings if x[1] == a.middle and y[1] == b.middle]
+    plain = [((x[0], a.middle), (y[0], b.middle)) for x, y in readings[:1]]
     exact = [(x, y) for x, y in readings if "".join(_name_parts(x[0])) == "".join(_name_parts(y[0]))]
     return plain + [r for r in exact if r not in plain]
 
