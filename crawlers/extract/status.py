@@ -157,8 +157,7 @@ def _classify_clause(norm: str) -> tuple[str, float] | None:
     norm = _NO_REFERRAL.sub(" ", norm)
     spanish = _ES_ACCEPT.search(norm)
     if spanish:
-        negated = re.search(r"\bno\s+(?:\w+\s+){0,2}$", norm[: spanish.start()])
-        return ("not_accepting", 0.85) if negated else ("accepting", 0.85)
+        return ("not_accepting", 0.85) if _negated_before(norm, spanish.start()) else ("accepting", 0.85)
     if _PAST_UNTIL.search(norm):
         return "not_accepting", 0.75
     for pattern in _WAITLIST:

@@ -240,12 +240,12 @@ def _line_row(number: int, line: str, delimiter: str, headers: list[str], shown:
 
 def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     """Headers and data rows of a CSV text; rows whose field count differs from the header carry an error."""
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    physical = io.StringIO(text, newline="").readlines()  # the lines as the reader counts them
+    first = next((line for line in physical if line.strip()), None)
     if first is None:
         raise ReportFileError(f"{path}: empty file")
     found = _csv_header(text)
-    delimiter, header_index = found if found is not None else (_delimiter(lines[first]), None)
+    delimiter, header_index = found if found is not None else (_delimiter(first), None)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0  # spreadsheet row number of the record last read (a quoted multi-line cell is one row)
     try:
@@ -259,7 +259,6 @@ def _csv_rows(text: str, path: str) -> tuple[list[str], Iterator[RawRow]]:
     shown = [h.strip() for h in headers]
     headers = _unique_headers(shown)
     render = _row_writer(delimiter)
-    physical = io.StringIO(text, newline="").readlines()  # the lines as the reader counts them
 
     def rows() -> Iterator[RawRow]:
         """Yield data rows numbered as a spreadsheet shows them (header = row 1 when nothing is above it)."""

@@ -127,8 +127,7 @@ def findings_sql(rels: dict[str, list[str]], scope: Scope, *, for_report: bool =
         run_list = ", ".join(literal(r) for r in scope.run_order)
         joins += f"""
           LEFT JOIN (
-            SELECT fh.finding_id, arg_max(CASE WHEN fh.status IN ('reopened', 'changed') THEN 'open'
-                                               ELSE fh.status END, r.started_at) AS status
+            SELECT fh.finding_id, arg_max({_history_status('fh.status')}, r.started_at) AS status
             FROM finding_history fh JOIN runs r USING (run_id)
             WHERE fh.run_id IN ({run_list}) GROUP BY fh.finding_id
           ) h ON h.finding_id = f.finding_id"""
@@ -306,6 +305,11 @@ def _per_insurer(
     return rows
 
 
+def _history_status(column: str) -> str:
+    """SQL: a finding_history status as the finding's state ('reopened' and 'changed' rows are open findings)."""
+    return f"CASE WHEN {column} IN ('reopened', 'changed') THEN 'open' ELSE {column} END"
+
+
 def run_series(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope: Scope) -> list[dict[str, Any]]:
     """Findings opened, resolved and still open per run, from finding_history (in run order)."""
     hist = set(rels.get("finding_history", []))
@@ -320,8 +324,7 @@ def run_series(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope
     rows = con.execute(
         f"""WITH r AS (SELECT run_id, started_at FROM runs),
             h0 AS (
-              SELECT fh.finding_id, r.run_id, r.started_at,
-                     CASE WHEN fh.status IN ('reopened', 'changed') THEN 'open' ELSE fh.status END AS status
+              SELECT fh.finding_id, r.run_id, r.started_at, {_history_status('fh.status')} AS status
               FROM finding_history fh JOIN r USING (run_id)
             ),
             h AS (
@@ -332,13 +335,12 @@ def run_series(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope
                      count(h.finding_id) FILTER (WHERE h.status = 'open' AND h.prev IS DISTINCT FROM 'open') AS opened,
                      count(h.finding_id) FILTER (WHERE h.status = 'resolved'
                                                  AND h.prev IS DISTINCT FROM 'resolved') AS resolved,
-                     count(h.finding_id) FILTER (WHERE h.status = 'open' AND h.prev IS DISTINCT FROM 'open')
-                       - count(h.finding_id) FILTER (WHERE h.prev = 'open' AND h.status <> 'open') AS delta
+                     count(h.finding_id) FILTER (WHERE h.prev = 'open' AND h.status <> 'open') AS closed
               FROM r LEFT JOIN h USING (run_id)
               GROUP BY r.run_id, r.started_at
             )
             SELECT r.run_id, strftime(r.started_at, '%Y-%m-%d') AS day, opened, resolved,
-                   CAST(sum(delta) OVER (ORDER BY r.started_at, r.run_id
+                   CAST(sum(opened - closed) OVER (ORDER BY r.started_at, r.run_id
                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS open_now
             FROM per_run r {keep}
             ORDER BY r.started_at, r.run_id"""
@@ -358,15 +360,16 @@ def sources(con: duckdb.DuckDBPyConnection, rels: dict[str, list[str]], scope: S
         return {"ok": [], "failed": []}
     want = [c for c in ("source", "kind", "status", "reason", "items", "pages", "started_at", "finished_at") if c in cols]
     select = ", ".join(quote(c) for c in want)
-    cur = con.execute(f"SELECT {select} FROM source_runs WHERE run_id = ? ORDER BY source", [scope.run.run_id])
-    rows = [_plain(dict(zip(want, r))) for r in cur.fetchall()]
+
+    def fetch(where: str, param: str) -> list[dict[str, Any]]:
+        """The source_runs rows selected by `where` (one parameter)."""
+        cur = con.execute(f"SELECT {select} FROM source_runs {where}", [param])
+        return [_plain(dict(zip(want, r))) for r in cur.fetchall()]
+
+    rows = fetch("WHERE run_id = ? ORDER BY source", scope.run.run_id)
     if not rows and scope.run.started_at and "started_at" in cols:
-        cur = con.execute(
-            f"SELECT {select} FROM source_runs WHERE started_at <= CAST(? AS TIMESTAMP) "
-            "QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC) = 1 ORDER BY source",
-            [str(scope.run.started_at)],
-        )
-        rows = [_plain(dict(zip(want, r))) for r in cur.fetchall()]
+        rows = fetch("WHERE started_at <= CAST(? AS TIMESTAMP) QUALIFY row_number() OVER "
+                     "(PARTITION BY source ORDER BY started_at DESC) = 1 ORDER BY source", str(scope.run.started_at))
     return {
         "ok": [r for r in rows if r.get("status") == "ok"],
         "failed": [r for r in rows if r.get("status") != "ok"],

@@ -305,16 +305,17 @@ def _surnames(person: PersonName) -> tuple[tuple[str, str], ...]:
     return ((person.last, person.middle), (f"{last_middle} {person.last}", " ".join(rest)))
 
 
-def _surname_pairs(a: PersonName, b: PersonName) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """The matching (surname, middle left) readings of two names; one taking a middle word must match exactly.
+def _middle_readings(a: PersonName, b: PersonName) -> list[tuple[str, str]]:
+    """The (middle, middle) pairs to compare when the surnames match; empty when no surname reading matches.
 
     Any surname reading that matches keeps the middles as written ("Maria Garcia Lopez" is "Maria Garcia"); only an
     exact one may drop the middle word it took ("Jane A. Smith-Lee" is "Jane Smith Lee", not "Jane B. Lee").
     """
     readings = [(x, y) for x in _surnames(a) for y in _surnames(b) if _last_names_match(x[0], y[0])]
-    plain = [((x[0], a.middle), (y[0], b.middle)) for x, y in readings[:1]]
-    exact = [(x, y) for x, y in readings if "".join(_name_parts(x[0])) == "".join(_name_parts(y[0]))]
-    return plain + [r for r in exact if r not in plain]
+    if not readings:
+        return []
+    exact = [(x[1], y[1]) for x, y in readings if "".join(_name_parts(x[0])) == "".join(_name_parts(y[0]))]
+    return [(a.middle, b.middle), *exact]
 
 
 def _middles_compatible(a: str, b: str) -> bool:
@@ -334,7 +335,7 @@ def person_names_match(a: str | PersonName | None, b: str | PersonName | None) -
     pa, pb = _as_person(a), _as_person(b)
     if pa is None or pb is None:
         return False
-    middles = [(ma, mb) for (sa, ma), (sb, mb) in _surname_pairs(pa, pb)]
+    middles = _middle_readings(pa, pb)
     if not middles:
         return False
     if pa.suffix and pb.suffix and pa.suffix != pb.suffix:  # John Smith Jr and John Smith Sr are two doctors
